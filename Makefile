@@ -1,0 +1,39 @@
+# Two commands from a fresh clone: `make demo` and `make test`. Only Python 3.11+ and make assumed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint format stop seed-large clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+demo: install
+	$(BIN)/python manage.py demo
+
+test: install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The large reference cluster (10M+ audit rows, 5M analytics events), for benchmarks.
+seed-large: install
+	$(BIN)/python manage.py cluster_seed --scale large --fresh
+
+stop: install
+	$(BIN)/python -c 'from pathlib import Path; from backoffice.embedded import stop_server; print("stopped" if stop_server(Path("var")) else "not running")'
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,54 @@
+import os
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from apps.core import demo
+from backoffice.databases import CATALOG_ALIAS
+
+
+def _url(alias: str) -> str:
+    config = connections[alias].settings_dict
+    host = config["HOST"]
+    location = f"@/{config['NAME']}?host={host}" if host.startswith("/") else f"@{host}/{config['NAME']}"
+    return f"postgresql://{config['USER']}{location}"
+
+
+class Command(BaseCommand):
+    help = "Build and seed the reference cluster if needed, create demo staff, and serve the back-office."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="Where to serve (host:port).")
+        parser.add_argument("--no-serve", action="store_true", help="Set everything up, then exit.")
+
+    def handle(self, *args: object, addr: str, no_serve: bool, **options: object) -> None:
+        if not settings.REFCLUSTER_ADMIN_URL:
+            raise CommandError(
+                "The demo needs the reference cluster: unset PLATFORM_DATABASE_URL or set REFCLUSTER_ADMIN_URL."
+            )
+
+        self.stdout.write("Reference cluster: migrating and seeding (once)...")
+        call_command("cluster_seed", scale="demo", stdout=self.stdout, stderr=self.stderr)
+        call_command("migrate", interactive=False, verbosity=0)
+
+        staff = demo.create_demo_staff()
+        base_url = f"http://{addr}"
+        demo_file = settings.VAR_DIR / "demo.json"
+        demo.write_demo_file(
+            demo_file,
+            base_url=base_url,
+            database_url=_url("default"),
+            platform_database_url=_url(CATALOG_ALIAS),
+            staff=staff,
+        )
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts written to {demo_file}:"))
+        for member in staff:
+            brands = ", ".join(member.brands) or "all brands"
+            self.stdout.write(f"  {member.role:<14} {member.username:<14} {member.password}  ({brands})")
+        if no_serve:
+            return
+        self.stdout.write(self.style.SUCCESS(f"Serving {base_url}/ (Ctrl-C stops everything)."))
+        os.environ.setdefault("DJANGO_COLORS", "nocolor")
+        call_command("runserver", addr, use_reloader=False)

@@ -1,0 +1,99 @@
+"""Build Django's DATABASES from the environment: our own database plus one alias per schema.
+
+The back-office reaches the platform cluster through one alias per service schema
+(``platform_<schema>``) and one catalogue alias (``platform``) used only to read pg_catalog.
+Every platform alias is read-only three times over: the router refuses writes, the session is
+started read-only, and the role it logs in as has SELECT only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import environ
+
+from backoffice.platform_schemas import SCHEMAS
+
+CATALOG_ALIAS = "platform"
+ALIAS_PREFIX = "platform_"
+
+
+def alias_for_schema(schema: str) -> str:
+    return f"{ALIAS_PREFIX}{schema}"
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """A django-environ URL as a settings dict, with a Unix-socket ``?host=`` moved into HOST."""
+    config = environ.Env.db_url_config(url)
+    options = config.setdefault("OPTIONS", {})
+    if not config.get("HOST") and "host" in options:
+        config["HOST"] = options.pop("host")
+    return config
+
+
+def platform_alias(
+    url: str,
+    *,
+    schema: str | None,
+    statement_timeout_ms: int,
+    conn_max_age: int,
+    pool: bool | dict[str, Any],
+    startup_options: bool,
+) -> dict[str, Any]:
+    """Settings for one platform alias.
+
+    ``startup_options`` sends ``default_transaction_read_only`` and ``statement_timeout`` as
+    connection startup parameters. PgBouncer in transaction mode rejects or ignores these, so a
+    deployment behind it turns them off and relies on the same settings stored on the role
+    (``ALTER ROLE ... SET``), which the reference cluster does and a pooler cannot strip.
+    """
+    config = parse_url(url)
+    options = config["OPTIONS"]
+    options.setdefault("application_name", f"backoffice:{schema or 'catalog'}")
+    if startup_options:
+        options["options"] = (
+            f"-c default_transaction_read_only=on -c statement_timeout={statement_timeout_ms}"
+        )
+    if pool:
+        options["pool"] = pool
+        conn_max_age = 0  # Django refuses persistent connections together with a pool.
+    config["CONN_MAX_AGE"] = conn_max_age
+    config["CONN_HEALTH_CHECKS"] = True
+    config["PLATFORM_SCHEMA"] = schema
+    config["STATEMENT_TIMEOUT_MS"] = statement_timeout_ms
+    # The test runner must never create, migrate or flush a platform database.
+    config["TEST"] = {"MIGRATE": False}
+    return config
+
+
+def platform_databases(
+    env: environ.Env,
+    *,
+    default_url: str | None,
+    default_schema_url: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Every platform alias, each from PLATFORM_DATABASE_URL or PLATFORM_DATABASE_URL_<SCHEMA>."""
+    common = {
+        "statement_timeout_ms": env.int("PLATFORM_STATEMENT_TIMEOUT_MS", default=5000),
+        "conn_max_age": env.int("PLATFORM_CONN_MAX_AGE", default=60),
+        "pool": _pool_setting(env),
+        "startup_options": env.bool("PLATFORM_STARTUP_OPTIONS", default=True),
+    }
+    base_url = env.str("PLATFORM_DATABASE_URL", default=default_url or "")
+    if not base_url:
+        raise environ.ImproperlyConfigured(
+            "Set PLATFORM_DATABASE_URL to the platform cluster's read-only URL."
+        )
+    databases = {CATALOG_ALIAS: platform_alias(base_url, schema=None, **common)}
+    for schema in SCHEMAS:
+        fallback = (default_schema_url or {}).get(schema.name, base_url)
+        url = env.str(f"PLATFORM_DATABASE_URL_{schema.name.upper()}", default=fallback)
+        databases[alias_for_schema(schema.name)] = platform_alias(url, schema=schema.name, **common)
+    return databases
+
+
+def _pool_setting(env: environ.Env) -> bool | dict[str, Any]:
+    size = env.int("PLATFORM_POOL_MAX_SIZE", default=0)
+    if size <= 0:
+        return False
+    return {"min_size": 0, "max_size": size, "timeout": env.float("PLATFORM_POOL_TIMEOUT", default=5.0)}

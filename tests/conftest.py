@@ -1,0 +1,66 @@
+"""Session set-up: a freshly built and seeded reference cluster, and a fresh own database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from apps.refcluster import services
+
+TEST_SEED = 1
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    django_test_environment: None, django_db_blocker: pytest.FixtureRequest, django_db_keepdb: bool
+) -> Iterator[None]:
+    from django.test.utils import setup_databases, teardown_databases
+
+    admin_url, name = settings.REFCLUSTER_ADMIN_URL, settings.TEST_CLUSTER_NAME
+    with django_db_blocker.unblock():
+        services.create_database(admin_url=admin_url, name=name, replace=True)
+        services.migrate_cluster(admin_url=admin_url, database=name)
+        services.seed_cluster(admin_url=admin_url, database=name, scale="test", seed=TEST_SEED)
+        # Only our own database is created by Django; platform aliases point at the cluster above.
+        old_config = setup_databases(
+            verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
+        )
+    yield
+    with django_db_blocker.unblock():
+        for connection in connections.all():
+            connection.close()
+        teardown_databases(old_config, verbosity=0, keepdb=django_db_keepdb)
+        services.drop_database(admin_url=admin_url, name=name)
+
+
+@pytest.fixture(scope="session")
+def cluster_admin(django_db_setup: None) -> Iterator[psycopg.Connection]:
+    """A superuser connection to the test cluster, for asserting what really is in it."""
+    with services.connect_admin(settings.REFCLUSTER_ADMIN_URL, database=settings.TEST_CLUSTER_NAME) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def connect_as(django_db_setup: None):
+    """Open a connection to the test cluster as a given role (trust auth on the embedded server)."""
+    opened: list[psycopg.Connection] = []
+
+    def connect(role: str) -> psycopg.Connection:
+        config = services.parse_url(settings.REFCLUSTER_ADMIN_URL)
+        conn = psycopg.connect(
+            host=config["HOST"] or None,
+            port=config["PORT"] or None,
+            user=role,
+            dbname=settings.TEST_CLUSTER_NAME,
+            autocommit=True,
+        )
+        opened.append(conn)
+        return conn
+
+    yield connect
+    for conn in opened:
+        conn.close()
