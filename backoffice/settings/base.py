@@ -29,7 +29,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- apps ------------------------------------------------------------------------------------
 DJANGO_APPS = [
-    "django.contrib.admin",
+    "apps.core.apps.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,7 +42,7 @@ LOCAL_APPS = [
     "apps.refcluster",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
-PLATFORM_APPS: list[str] = []
+PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
 INSTALLED_APPS = DJANGO_APPS + LOCAL_APPS + PLATFORM_APPS
 
 # --- middleware and templates ----------------------------------------------------------------

@@ -1,0 +1,315 @@
+"""Read-only admin base classes shared by every platform schema's models.
+
+A platform app's ``admin.py`` only declares what differs from these defaults; every model it
+does not declare is registered with ``PlatformModelAdmin`` by the admin site. Each option is a
+class attribute with a ``get_*`` hook, as in Django's own admin.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import ProgrammingError, models, router, transaction
+from django.db.models.functions import Lower
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from apps.core import drift
+from apps.core.display import field_display, needs_display, unavailable_display
+from apps.core.models import ServiceRef, split_db_table
+
+# SQLSTATEs of a query that names a column or table the cluster no longer has.
+UNDEFINED_OBJECT_STATES = {"42703", "42P01"}
+
+# Columns that name a record the way a person would look for it.
+NATURAL_KEYS = ("email", "number", "code", "client_id", "slug", "key", "processor_ref", "phone")
+# Columns worth a glance in a list, in order of preference after the natural keys.
+LIST_PREFERENCES = (
+    "name",
+    "title",
+    "display_name",
+    "status",
+    "kind",
+    "event_type",
+    "actor_type",
+    "actor_id",
+    "amount_cents",
+    "total_cents",
+    "balance_cents",
+    "currency",
+)
+# Timestamps for the date drill-down, most meaningful first.
+DATE_PREFERENCES = (
+    "occurred_at",
+    "created_at",
+    "placed_at",
+    "measured_at",
+    "sent_at",
+    "scheduled_at",
+    "started_at",
+    "received_at",
+    "attributed_at",
+    "joined_at",
+    "enrolled_at",
+    "submitted_at",
+    "raised_at",
+    "opened_at",
+    "recorded_at",
+    "ordered_at",
+    "updated_at",
+    "published_at",
+)
+
+
+class ReadOnlyAdminMixin:
+    """No add, change or delete, no action that writes, and no write transaction around a view."""
+
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # Django wraps this view in atomic(using=db_for_write(model)), which the router refuses
+        # for a platform model; a read-only page needs no transaction.
+        if object_id is None or request.method != "GET":
+            raise PermissionDenied("Platform records are read-only here: act through the owning service.")
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        raise PermissionDenied("Platform records are never deleted from the back-office.")
+
+
+class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The admin for any platform model, with defaults inferred from the model's fields.
+
+    Override any attribute below (or its ``get_*`` hook) in a schema's ``admin.py``.
+    """
+
+    list_per_page = 50
+    show_full_result_count = False
+    #: Field names for the changelist; None infers natural keys, status, amounts, brand, time.
+    list_display_fields: tuple[str, ...] | None = None
+    #: How many inferred columns at most.
+    max_inferred_columns = 7
+    #: Natural-key fields searched exactly (case-insensitively) and by prefix; None infers.
+    natural_key_fields: tuple[str, ...] | None = None
+
+    # --- columns ------------------------------------------------------------------------
+    def get_list_display_fields(self, request: HttpRequest) -> list[models.Field]:
+        """The model fields the changelist shows. An override returns concrete fields."""
+        fields = {f.name: f for f in self.model._meta.concrete_fields}
+        if self.list_display_fields is not None:
+            return [fields[name] for name in self.list_display_fields]
+        pk = self.model._meta.pk
+        chosen: list[models.Field] = [pk] if pk.concrete else []
+        if not pk.concrete:  # composite primary key: show its parts
+            chosen = [f for f in self.model._meta.concrete_fields if f.attname in pk.field_names]
+        preferences = (*NATURAL_KEYS, *LIST_PREFERENCES)
+        chosen += [fields[n] for n in preferences if n in fields and fields[n] not in chosen]
+        chosen += [
+            f for f in fields.values() if isinstance(f, ServiceRef | models.ForeignKey) and f not in chosen
+        ][:2]
+        date = self.get_date_hierarchy_field()
+        if date and fields[date] not in chosen:
+            chosen.append(fields[date])
+        return chosen[: self.max_inferred_columns]
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        missing = self.get_missing_columns(request)
+        return [self._column(f, compact=True, missing=missing) for f in self.get_list_display_fields(request)]
+
+    def get_list_display_links(self, request: HttpRequest, list_display: list[Any]) -> list[Any]:
+        return list_display[:1]
+
+    def get_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[Any]:
+        missing = self.get_missing_columns(request)
+        return [self._column(f, compact=False, missing=missing) for f in self.model._meta.concrete_fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[Any]:
+        return self.get_fields(request, obj)
+
+    def _column(self, field: models.Field, *, compact: bool, missing: frozenset[str]) -> Any:
+        if field.column in missing:
+            return unavailable_display(field)
+        if compact and field.primary_key:
+            return field.name  # the link to the detail page
+        return field_display(field, compact=compact) if needs_display(field) else field.name
+
+    def _get_obj_does_not_exist_redirect(
+        self, request: HttpRequest, opts: Any, object_id: str
+    ) -> HttpResponse:
+        # Another brand's record, a malformed id and a missing row look the same: not found.
+        raise Http404(f"No {opts.verbose_name} with that id is visible to you.")
+
+    # --- schema drift: show what exists, say what is missing -----------------------------
+    def get_missing_columns(self, request: HttpRequest, *, refresh: bool = False) -> frozenset[str]:
+        """Columns this model maps that the live table lacks (a service contracted them).
+
+        Remembered on the request, so every hook of one page sees the same answer.
+        """
+        memo = request.__dict__.setdefault("_platform_missing_columns", {})
+        if refresh or self.model not in memo:
+            memo[self.model] = drift.missing_columns(self.model, refresh=refresh)
+        return memo[self.model]
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        queryset = super().get_queryset(request)
+        missing = self.get_missing_columns(request)
+        deferred = [f.name for f in self.model._meta.concrete_fields if f.column in missing]
+        return queryset.defer(*deferred) if deferred else queryset
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return self._tolerating_drift(request, super().changelist_view, request, extra_context)
+
+    def _changeform_view(self, request: HttpRequest, *args: Any) -> HttpResponse:
+        return self._tolerating_drift(request, super()._changeform_view, request, *args)
+
+    def _tolerating_drift(self, request: HttpRequest, view: Any, *args: Any) -> HttpResponse:
+        """Run a page; if the cluster dropped a column it maps, run it again without that column."""
+        schema, table = split_db_table(self.model._meta.db_table)
+        for refresh in (False, True):
+            missing = self.get_missing_columns(request, refresh=refresh)
+            if self.model._meta.pk.column in missing or missing >= set(drift.model_columns(self.model)):
+                context = {
+                    **self.admin_site.each_context(request),
+                    "title": f"{schema}.{table} is unavailable",
+                    "reason": f"The cluster no longer has the table {schema}.{table} (or its key).",
+                }
+                return TemplateResponse(request, "admin/platform_unavailable.html", context, status=503)
+            if missing and not getattr(request, "_drift_warned", False):
+                request._drift_warned = True
+                messages.warning(
+                    request,
+                    f"{schema}.{table} no longer has: {', '.join(sorted(missing))} (the owning service "
+                    "dropped them). Those fields are shown as unavailable.",
+                )
+            try:
+                with transaction.atomic(using=router.db_for_read(self.model)):
+                    response = view(*args)
+                    if hasattr(response, "render"):
+                        response.render()  # run the queries here, where drift can be caught
+                return response
+            except ProgrammingError as exc:
+                if refresh or getattr(exc.__cause__, "sqlstate", None) not in UNDEFINED_OBJECT_STATES:
+                    raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
+
+    # --- filters and drill-down ---------------------------------------------------------
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        from apps.core.filters import BrandListFilter
+
+        filters: list[Any] = []
+        if any(f.attname == "brand_id" for f in self.model._meta.concrete_fields):
+            filters.append(BrandListFilter)
+        # Choices and booleans filter from their declaration, never from a DISTINCT scan.
+        filters += [
+            f.name
+            for f in self.model._meta.concrete_fields
+            if (f.choices or isinstance(f, models.BooleanField)) and not f.primary_key
+        ]
+        return filters
+
+    def get_date_hierarchy_field(self) -> str | None:
+        names = {f.name for f in self.model._meta.concrete_fields if isinstance(f, models.DateTimeField)}
+        return next((n for n in DATE_PREFERENCES if n in names), None)
+
+    @property
+    def date_hierarchy(self) -> str | None:  # type: ignore[override]
+        return self.get_date_hierarchy_field()
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        date = self.get_date_hierarchy_field()
+        return [f"-{date}"] if date else []
+
+    # --- search -------------------------------------------------------------------------
+    def get_natural_key_fields(self) -> tuple[str, ...]:
+        if self.natural_key_fields is not None:
+            return self.natural_key_fields
+        names = {f.name for f in self.model._meta.concrete_fields}
+        return tuple(n for n in NATURAL_KEYS if n in names)
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        # Non-empty so the search box shows; get_search_results does the work.
+        return ["pk", *self.get_natural_key_fields()]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: models.QuerySet, search_term: str
+    ) -> tuple[models.QuerySet, bool]:
+        """Exact id first, then natural keys: exact (case-insensitive) or prefix, index-friendly.
+
+        Never a ``%term%`` scan: on a table of millions of rows it would read them all.
+        """
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = models.Q(pk__in=[])
+        pk = self.model._meta.pk
+        if pk.concrete:
+            try:
+                value = pk.to_python(term)
+                if isinstance(pk, models.UUIDField) and not isinstance(value, uuid.UUID):
+                    raise ValueError
+                condition |= models.Q(pk=value)
+            except (ValidationError, ValueError, TypeError):
+                pass  # not an id of this table: only the natural keys can match
+        for name in self.get_natural_key_fields():
+            alias = f"_search_{name}"
+            queryset = queryset.alias(**{alias: Lower(name)})
+            condition |= models.Q(**{alias: term.lower()})
+            if len(term) >= 3:
+                condition |= models.Q(**{f"{alias}__startswith": term.lower()})
+        return queryset.filter(condition), False
+
+
+class CompositeKeyChangeList(ChangeList):
+    def url_for_result(self, result: models.Model) -> str:
+        opts = self.opts
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change",
+            args=(quote(opts.pk.value_to_string(result)),),
+            current_app=self.model_admin.admin_site.name,
+        )
+
+
+class CompositeKeyAdminMixin:
+    """Browse a table whose primary key spans several columns, which Django 5.2's admin cannot.
+
+    A row is addressed by its key as a JSON array (``["<post_id>", "<user_id>"]``), the format
+    ``CompositePrimaryKey.value_to_string`` writes and ``to_python`` reads.
+    """
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return CompositeKeyChangeList
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        pk = self.model._meta.pk
+        try:
+            values = pk.to_python(object_id)
+        except (ValueError, TypeError, ValidationError):
+            return None  # a malformed key is simply not a row: the admin answers "not found"
+        if len(values) != len(pk.field_names):
+            return None
+        return self.get_queryset(request).filter(pk=tuple(values)).first()

@@ -1,0 +1,107 @@
+"""How a platform column is shown: one place that turns a field into an admin display callable.
+
+Relations inside a schema and cross-service ids are rendered as links computed from the stored
+id alone (a URL, not a query), so a page never joins across schemas and never runs one query
+per row to label a link.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from django.contrib.admin.utils import quote
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
+
+from apps.core.models import ServiceRef
+
+EMPTY = "\u2014"  # an em dash, as the admin shows empty values
+
+
+def admin_url(model_label: str, pk: Any) -> str | None:
+    """The admin change URL of a record, or None when that model has no admin page."""
+    app_label, _, model_name = model_label.partition(".")
+    try:
+        return reverse(f"admin:{app_label}_{model_name.lower()}_change", args=[quote(str(pk))])
+    except NoReverseMatch:
+        return None
+
+
+def link(model_label: str, pk: Any, text: Any = None) -> str:
+    if pk in (None, ""):
+        return EMPTY
+    url = admin_url(model_label, pk)
+    shown = pk if text is None else text
+    return format_html('<a href="{}">{}</a>', url, shown) if url else format_html("{}", shown)
+
+
+def render_json(value: Any, *, compact: bool) -> str:
+    if value is None:
+        return EMPTY
+    if compact:
+        return Truncator(json.dumps(value, ensure_ascii=False, sort_keys=True)).chars(80)
+    return format_html(
+        '<pre class="json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+    )
+
+
+@cache
+def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Model], Any]:
+    """A display callable for one field, for list (compact) or detail pages.
+
+    Cached per field, so every admin shares the same callables (they are part of list_display,
+    and Django compares them by identity).
+    """
+    if isinstance(field, ServiceRef):
+
+        def show(obj: models.Model) -> Any:
+            return link(field.to, getattr(obj, field.attname))
+
+    elif isinstance(field, models.ForeignKey):
+        target = field.related_model._meta.label
+
+        def show(obj: models.Model) -> Any:
+            return link(target, getattr(obj, field.attname))
+
+    elif isinstance(field, models.JSONField):
+
+        def show(obj: models.Model) -> Any:
+            return render_json(getattr(obj, field.attname), compact=compact)
+
+    elif isinstance(field, ArrayField):
+
+        def show(obj: models.Model) -> Any:
+            value = getattr(obj, field.attname)
+            return ", ".join(map(str, value)) if value else EMPTY
+
+    else:
+        raise TypeError(f"{field} needs no display callable; use its name")
+
+    show.short_description = field.verbose_name  # type: ignore[attr-defined]
+    show.admin_order_field = field.attname  # type: ignore[attr-defined]
+    show.__name__ = field.attname
+    return show
+
+
+def needs_display(field: models.Field) -> bool:
+    return isinstance(field, ServiceRef | models.ForeignKey | models.JSONField | ArrayField)
+
+
+@cache
+def unavailable_display(field: models.Field) -> Callable[[models.Model], Any]:
+    """Stands in for a column the cluster dropped: the page renders, and says so."""
+
+    def show(obj: models.Model) -> Any:
+        return format_html(
+            '<span class="unavailable" title="{}">unavailable</span>', "dropped in the cluster"
+        )
+
+    show.short_description = field.verbose_name  # type: ignore[attr-defined]
+    show.__name__ = f"{field.attname}_unavailable"
+    return show

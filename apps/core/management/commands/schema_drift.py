@@ -1,0 +1,37 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.core import drift
+from backoffice.platform_schemas import SCHEMA_NAMES
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare the platform models with the live cluster. Exit 1 when a mapped table or column "
+        "is missing (breaking); new tables and columns are reported as expand-phase news."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--format", choices=["text", "json"], default="text")
+        parser.add_argument("--schema", action="append", dest="schemas", metavar="SCHEMA")
+
+    def handle(self, *args: object, format: str, schemas: list[str] | None, **options: object) -> None:
+        unknown = sorted(set(schemas or []) - set(SCHEMA_NAMES))
+        if unknown:
+            raise CommandError(f"Unknown schema(s): {', '.join(unknown)}")
+        report = drift.compare(schemas=schemas)
+        if format == "json":
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            for finding in report.breaking:
+                self.stdout.write(self.style.ERROR(f"BREAKING  {finding.message}"))
+            for finding in report.news:
+                self.stdout.write(self.style.WARNING(f"news      {finding.message}"))
+            checked = len(schemas or SCHEMA_NAMES)
+            summary = (
+                f"{checked} schema(s) checked: {len(report.breaking)} breaking, {len(report.news)} news."
+            )
+            self.stdout.write(self.style.SUCCESS(summary) if report.breaking == [] else summary)
+        if report.breaking:
+            raise SystemExit(1)
