@@ -64,3 +64,30 @@ def connect_as(django_db_setup: None):
     yield connect
     for conn in opened:
         conn.close()
+
+
+@pytest.fixture
+def make_staff(django_user_model, db):
+    """A logged-in test client for a staff member with a role (and optionally brands)."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from apps.access.models import StaffBrand
+
+    def make(role: str, *, brands: tuple[str, ...] = (), username: str | None = None) -> Client:
+        user = django_user_model.objects.create_user(
+            username or f"{role}-{'-'.join(brands) or 'all'}", password="not-used-in-tests", is_staff=True
+        )
+        if role == "superuser":
+            user.is_superuser = True
+            user.save()
+        else:
+            user.groups.add(Group.objects.get(name=role))
+        for brand in brands:
+            StaffBrand.objects.create(user=user, brand_id=brand)
+        client = Client()
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return make

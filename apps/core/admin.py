@@ -11,17 +11,22 @@ import uuid
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import quote
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import ProgrammingError, models, router, transaction
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 
+from apps.access import phi
+from apps.access import services as access_services
+from apps.access.forms import RevealForm
+from apps.access.scoping import scope_queryset
 from apps.core import drift
-from apps.core.display import field_display, needs_display, unavailable_display
+from apps.core.display import field_display, masked_display, needs_display, unavailable_display
 from apps.core.models import ServiceRef, split_db_table
 
 # SQLSTATEs of a query that names a column or table the cluster no longer has.
@@ -137,24 +142,112 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         missing = self.get_missing_columns(request)
-        return [self._column(f, compact=True, missing=missing) for f in self.get_list_display_fields(request)]
+        visible = phi.visible_categories(request.user, revealed=False)
+        return [
+            self._column(f, compact=True, missing=missing, visible=visible)
+            for f in self.get_list_display_fields(request)
+        ]
 
     def get_list_display_links(self, request: HttpRequest, list_display: list[Any]) -> list[Any]:
         return list_display[:1]
 
     def get_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[Any]:
         missing = self.get_missing_columns(request)
-        return [self._column(f, compact=False, missing=missing) for f in self.model._meta.concrete_fields]
+        visible = phi.visible_categories(request.user, revealed=self.get_reveal(request, obj) is not None)
+        return [
+            self._column(f, compact=False, missing=missing, visible=visible)
+            for f in self.model._meta.concrete_fields
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[Any]:
         return self.get_fields(request, obj)
 
-    def _column(self, field: models.Field, *, compact: bool, missing: frozenset[str]) -> Any:
+    def _column(
+        self, field: models.Field, *, compact: bool, missing: frozenset[str], visible: set[str]
+    ) -> Any:
         if field.column in missing:
             return unavailable_display(field)
+        kind = phi.category(field)
+        if kind and kind not in visible:
+            return masked_display(field, kind)
         if compact and field.primary_key:
             return field.name  # the link to the detail page
         return field_display(field, compact=compact) if needs_display(field) else field.name
+
+    # --- PHI: masked by default, revealed per record with a reason ------------------------
+    change_form_template = "admin/platform/change_form.html"
+
+    def get_reveal(self, request: HttpRequest, obj: models.Model | None) -> Any:
+        """The user's unexpired reveal of ``obj``, if any (looked up once per request)."""
+        if obj is None or not phi.has_phi(self.model):
+            return None
+        memo = request.__dict__.setdefault("_phi_reveals", {})
+        key = (self.model, str(obj.pk))
+        if key not in memo:
+            memo[key] = phi.active_reveal(request.user, self.model, str(obj.pk))
+        return memo[key]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        *args: Any,
+        obj: models.Model | None = None,
+        **kwargs: Any,
+    ) -> HttpResponse:
+        if obj is not None and phi.has_phi(self.model):
+            reveal = self.get_reveal(request, obj)
+            access_services.record_phi_view(user=request.user, obj=obj, revealed=reveal is not None)
+            context.update(
+                has_phi=True,
+                phi_revealed_until=reveal.expires_at if reveal else None,
+                can_reveal_phi=phi.can_reveal_phi(request.user),
+                reveal_url=reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_reveal",
+                    args=[quote(self._object_id(obj))],
+                    current_app=self.admin_site.name,
+                ),
+            )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def _object_id(self, obj: models.Model) -> str:
+        return str(obj.pk)
+
+    def get_urls(self) -> list[Any]:
+        reveal = path(
+            "<path:object_id>/reveal/",
+            self.admin_site.admin_view(self.reveal_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_reveal",
+        )
+        return [reveal, *super().get_urls()]
+
+    def reveal_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask for a reason, then show this record's PHI for PHI_REVEAL_MINUTES."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_permission(request, obj):
+            raise Http404("No such record is visible to you.")
+        if not phi.has_phi(self.model) or not phi.can_reveal_phi(request.user):
+            raise PermissionDenied("Your role may not reveal protected health information.")
+        form = RevealForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            reveal = access_services.reveal_phi(
+                user=request.user, obj=obj, reason=form.cleaned_data["reason"]
+            )
+            messages.success(request, f"Protected fields revealed until {reveal.expires_at:%H:%M} UTC.")
+            return redirect(
+                reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[object_id])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Reveal protected fields of {self.opts.verbose_name} {obj.pk}",
+            "form": form,
+            "opts": self.opts,
+            "original": obj,
+            "minutes": phi.reveal_duration().seconds // 60,
+        }
+        return TemplateResponse(
+            request, "admin/platform/reveal.html", context, status=400 if form.errors else 200
+        )
 
     def _get_obj_does_not_exist_redirect(
         self, request: HttpRequest, opts: Any, object_id: str
@@ -174,7 +267,8 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return memo[self.model]
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        queryset = super().get_queryset(request)
+        # Brand scoping happens here, once, for every page built on this admin.
+        queryset = scope_queryset(super().get_queryset(request), request.user)
         missing = self.get_missing_columns(request)
         deferred = [f.name for f in self.model._meta.concrete_fields if f.column in missing]
         return queryset.defer(*deferred) if deferred else queryset
@@ -303,6 +397,9 @@ class CompositeKeyAdminMixin:
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CompositeKeyChangeList
+
+    def _object_id(self, obj: models.Model) -> str:
+        return self.model._meta.pk.value_to_string(obj)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         pk = self.model._meta.pk

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
@@ -18,6 +19,21 @@ class BackofficeAdminSite(admin.AdminSite):
     index_title = "Platform records"
     #: Admin class for platform models a schema's admin.py does not register itself.
     default_platform_admin: str = "apps.core.admin.PlatformModelAdmin"
+
+    @property
+    def login_form(self) -> type | None:  # type: ignore[override]
+        """With REQUIRE_2FA the login form asks for a TOTP code as well as the password."""
+        if settings.REQUIRE_2FA:
+            from django_otp.admin import OTPAdminAuthenticationForm
+
+            return OTPAdminAuthenticationForm
+        return None
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        allowed = super().has_permission(request)
+        if allowed and settings.REQUIRE_2FA:
+            return request.user.is_verified()
+        return allowed
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         models_ = (

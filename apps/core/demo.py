@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
+from apps.access.roles import sync_roles
+
 
 @dataclass
 class DemoStaff:
@@ -32,6 +34,7 @@ DEMO_STAFF: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 @transaction.atomic
 def create_demo_staff() -> list[DemoStaff]:
     """Create (or refresh) one staff account per role, each with a newly generated password."""
+    sync_roles()
     user_model = get_user_model()
     created = []
     for role, username, brands in DEMO_STAFF:
@@ -42,8 +45,10 @@ def create_demo_staff() -> list[DemoStaff]:
         user.is_superuser = role == "superuser"
         user.save()
         if role != "superuser":
-            group, _ = Group.objects.get_or_create(name=role)
-            user.groups.set([group])
+            user.groups.set([Group.objects.get(name=role)])
+        user.staff_brands.exclude(brand_id__in=brands).delete()
+        for brand in brands:
+            user.staff_brands.get_or_create(brand_id=brand)
         created.append(DemoStaff(role=role, username=username, password=password, brands=list(brands)))
     return created
 

@@ -105,3 +105,18 @@ def unavailable_display(field: models.Field) -> Callable[[models.Model], Any]:
     show.short_description = field.verbose_name  # type: ignore[attr-defined]
     show.__name__ = f"{field.attname}_unavailable"
     return show
+
+
+@cache
+def masked_display(field: models.Field, category: str) -> Callable[[models.Model], Any]:
+    """Stands in for a sensitive column the viewer may not see (apps.access.phi decides which)."""
+    label = "PHI" if category == "phi" else "contact"
+
+    def show(obj: models.Model) -> Any:
+        if getattr(obj, field.attname, None) in (None, "", [], {}):
+            return EMPTY
+        return format_html('<span class="masked" title="{} masked">{}</span>', label, "\N{BLACK CIRCLE}" * 6)
+
+    show.short_description = field.verbose_name  # type: ignore[attr-defined]
+    show.__name__ = f"{field.attname}_masked"
+    return show

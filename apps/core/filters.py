@@ -8,12 +8,15 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.access.scoping import scope_queryset
 
-def brand_choices() -> list[tuple[str, str]]:
-    """Every brand of the platform, from ``platform.brands`` (a handful of rows)."""
+
+def brand_choices(user: Any) -> list[tuple[str, str]]:
+    """The brands this staff member may see, from ``platform.brands`` (a handful of rows)."""
     from apps.platform.models import Brand
 
-    return [(b.id, f"{b.name} ({b.id})") for b in Brand.objects.order_by("name").only("id", "name")]
+    brands = scope_queryset(Brand.objects.order_by("name").only("id", "name"), user)
+    return [(b.id, f"{b.name} ({b.id})") for b in brands]
 
 
 class BrandListFilter(admin.SimpleListFilter):
@@ -21,7 +24,7 @@ class BrandListFilter(admin.SimpleListFilter):
     parameter_name = "brand_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return brand_choices()
+        return brand_choices(request.user)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()

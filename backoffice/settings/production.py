@@ -1,4 +1,13 @@
-"""Production: every secret comes from the environment, with no default."""
+"""Production: secrets and database URLs from the environment with no default; HTTPS only; 2FA.
+
+Importing this module without DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL or
+PLATFORM_DATABASE_URL fails at once with ImproperlyConfigured naming the missing variable.
+"""
+
+import os
+
+# Never fall back to the embedded PostgreSQL here: a missing URL must stop the process.
+os.environ["BACKOFFICE_EMBEDDED_DATABASE"] = "false"
 
 from .base import *  # noqa: F403
 from .base import env
@@ -6,3 +15,19 @@ from .base import env
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- HTTPS and cookies -----------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- account security ------------------------------------------------------------------------
+REQUIRE_2FA = True  # every staff login needs a TOTP code, whatever the environment says

@@ -1,0 +1,41 @@
+"""Idle session expiry: a staff session that sat unused for SESSION_IDLE_MINUTES is over."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+
+LAST_SEEN_KEY = "backoffice_last_seen"
+
+
+class IdleTimeoutMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            now = time.time()
+            last_seen = request.session.get(LAST_SEEN_KEY, now)
+            if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
+                from apps.auditlog.services import record_event
+
+                record_event(
+                    event_type="staff.session_expired",
+                    actor=request.user,
+                    request=request,
+                    entity_type="staff",
+                    entity_id=request.user.pk,
+                    details={"idle_seconds": int(now - last_seen)},
+                )
+                logout(request)
+                messages.info(
+                    request, f"You were signed out after {settings.SESSION_IDLE_MINUTES} idle minutes."
+                )
+            else:
+                request.session[LAST_SEEN_KEY] = now
+        return self.get_response(request)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class StaffBrand(models.Model):
+    """Binds a staff account to one brand. A staff member with none is platform-wide."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_brands")
+    brand_id = models.TextField(help_text="An id from platform.brands, e.g. capri.")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "brand_id"], name="staff_brand_unique")]
+        verbose_name = "staff brand binding"
+
+    def __str__(self) -> str:
+        return f"{self.user} \N{RIGHTWARDS ARROW} {self.brand_id}"
+
+
+class PhiReveal(models.Model):
+    """A time-boxed permission, with its written reason, to see one record's protected fields."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="phi_reveals")
+    model_label = models.TextField()  # "clinical.Biomarker"
+    object_pk = models.TextField()
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "model_label", "object_pk", "expires_at"], name="phi_reveal_lookup")
+        ]
+        permissions = [
+            ("reveal_phi", "Can reveal protected health information with a reason"),
+            ("view_contact", "Can see customers' contact details (email, phone, address)"),
+            ("export_records", "Can export records and audit events"),
+            ("view_backoffice_audit", "Can review the back-office audit log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} revealed {self.model_label} {self.object_pk}"

@@ -1,0 +1,53 @@
+"""Writing the back-office audit log. Every entry goes through ``record_event``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from apps.auditlog.context import current_request
+from apps.auditlog.models import ALL_BRANDS, AuditEvent
+from apps.core.request_id import current_request_id
+
+
+def actor_brand(user: Any) -> str:
+    """The staff member's brand as the standard's single ``actor_brand_id``: "*" when platform-wide."""
+    from apps.access.scoping import allowed_brands
+
+    brands = allowed_brands(user) if user is not None else None
+    return ",".join(sorted(brands)) if brands else ALL_BRANDS
+
+
+def record_event(
+    *,
+    event_type: str,
+    actor: Any = None,
+    actor_id: str | None = None,
+    request: HttpRequest | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    brand_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    request_id: str | None = None,
+) -> AuditEvent:
+    """Append one event. ``actor`` defaults to the user of the request being served.
+
+    ``actor_id`` names an actor without an account (a failed login's attempted username).
+    """
+    request = request or current_request()
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
+    return AuditEvent.objects.create(
+        occurred_at=timezone.now(),
+        actor_type="staff" if actor is not None else "anonymous",
+        actor_id=str(actor.pk) if actor is not None else (actor_id or "anonymous"),
+        actor_brand_id=actor_brand(actor) if actor is not None else None,
+        event_type=event_type,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        brand_id=brand_id or ALL_BRANDS,
+        request_id=request_id or getattr(request, "request_id", None) or current_request_id(),
+        details=details,
+    )

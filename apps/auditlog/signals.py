@@ -1,0 +1,93 @@
+"""Receivers that turn account events into back-office audit entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from apps.access.models import StaffBrand
+from apps.auditlog.services import record_event
+
+User = get_user_model()
+
+
+@receiver(user_logged_in)
+def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    record_event(
+        event_type="staff.login", actor=user, request=request, entity_type="staff", entity_id=user.pk
+    )
+
+
+@receiver(user_login_failed)
+def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+    username = str(credentials.get("username", ""))[:150]
+    record_event(
+        event_type="staff.login_failed",
+        actor_id=username or "unknown",
+        request=request,
+        entity_type="staff",
+        entity_id=username,
+    )
+
+
+def _record_permission_change(instance: Any, action: str, model: Any, pk_set: Any, what: str) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    names = sorted(str(o) for o in model.objects.filter(pk__in=pk_set or []))
+    record_event(
+        event_type=f"staff.{what}_changed",
+        entity_type="group" if isinstance(instance, Group) else "staff",
+        entity_id=instance.pk,
+        details={"action": action.removeprefix("post_"), what: names, "target": str(instance)},
+    )
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def on_groups_changed(
+    sender: Any, instance: Any, action: str, model: Any, pk_set: Any, **kwargs: Any
+) -> None:
+    _record_permission_change(instance, action, model, pk_set, "groups")
+
+
+@receiver(m2m_changed, sender=User.user_permissions.through)
+@receiver(m2m_changed, sender=Group.permissions.through)
+def on_permissions_changed(
+    sender: Any, instance: Any, action: str, model: Any, pk_set: Any, **kwargs: Any
+) -> None:
+    _record_permission_change(instance, action, model, pk_set, "permissions")
+
+
+@receiver(pre_save, sender=User)
+def on_staff_flags_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    if instance.pk is None:
+        return
+    before = User.objects.filter(pk=instance.pk).values("is_staff", "is_superuser", "is_active").first()
+    after = {k: getattr(instance, k) for k in ("is_staff", "is_superuser", "is_active")}
+    if before and before != after:
+        record_event(
+            event_type="staff.flags_changed",
+            entity_type="staff",
+            entity_id=instance.pk,
+            details={"before": before, "after": after, "target": instance.get_username()},
+        )
+
+
+@receiver(post_save, sender=StaffBrand)
+@receiver(post_delete, sender=StaffBrand)
+def on_brand_binding_changed(sender: Any, instance: StaffBrand, **kwargs: Any) -> None:
+    if kwargs.get("signal") is post_delete:
+        action = "removed"
+    else:
+        action = "added" if kwargs.get("created") else "changed"
+    record_event(
+        event_type=f"staff.brand_{action}",
+        entity_type="staff",
+        entity_id=instance.user_id,
+        brand_id=instance.brand_id,
+        details={"brand_id": instance.brand_id, "target": str(instance.user)},
+    )
