@@ -47,6 +47,7 @@ LOCAL_APPS = [
     "apps.core",
     "apps.access",
     "apps.auditlog",
+    "apps.explorer",
     "apps.refcluster",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
@@ -173,6 +174,7 @@ STATIC_ROOT = VAR_DIR / "static"
 
 # --- the back-office's own options ----------------------------------------------------------
 PHI_REVEAL_MINUTES = env.int("PHI_REVEAL_MINUTES", default=15)
+AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=1_000_000)
 
 # --- logging ---------------------------------------------------------------------------------
 LOGGING = {

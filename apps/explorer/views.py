@@ -1,0 +1,207 @@
+"""The audit explorer's pages: thin views over apps.explorer.selectors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils.http import urlencode
+
+from apps.auditlog.services import record_event
+from apps.explorer import charts, selectors
+from apps.explorer.cursor import InvalidCursor, decode, encode
+from apps.explorer.query import AuditQuery, InvalidQuery, parse_query
+from apps.explorer.sources import source_names, sources_for
+
+EXPORT_COLUMNS = ("source", *selectors.FIELDS)
+ACTOR_TYPES = ("user", "staff", "service", "system", "anonymous")
+
+
+def _require_sources(request: HttpRequest) -> None:
+    if not sources_for(request.user):
+        raise PermissionDenied("Your role may not read any audit log.")
+
+
+def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        **admin.site.each_context(request),
+        "services": [s.name for s in sources_for(request.user)],
+        "can_export": request.user.has_perm("access.export_records"),
+        "actor_types": ACTOR_TYPES,
+        **extra,
+    }
+
+
+def _bad_request(request: HttpRequest, message: str, template: str = "explorer/index.html") -> HttpResponse:
+    context = _context(request, title="Audit explorer", error=message, query=AuditQuery(), rows=[])
+    return TemplateResponse(request, template, context, status=400)
+
+
+def index(request: HttpRequest, *, preset: dict[str, str] | None = None, heading: str = "") -> HttpResponse:
+    """Every visible audit log, filtered, newest first, paged by cursor."""
+    _require_sources(request)
+    params = request.GET.copy()
+    for key, value in (preset or {}).items():
+        params[key] = value
+    try:
+        query = parse_query(params)
+        after = decode(params["cursor"]) if params.get("cursor") else None
+    except (InvalidQuery, InvalidCursor) as exc:
+        return _bad_request(request, str(exc))
+    page = selectors.audit_page(query=query, user=request.user, after=after)
+    query_string = urlencode(query.as_params(), doseq=True)
+    next_url = None
+    if page.next_position is not None:
+        next_url = "?" + urlencode({**query.as_params(), "cursor": encode(page.next_position)}, doseq=True)
+    context = _context(
+        request,
+        title=heading or "Audit explorer",
+        query=query,
+        rows=page.rows,
+        next_url=next_url,
+        first_url="?" + query_string if after else None,
+        query_string=query_string,
+        all_services=source_names(),
+    )
+    return TemplateResponse(request, "explorer/index.html", context)
+
+
+def request_view(request: HttpRequest, request_id: str) -> HttpResponse:
+    """The story of one user action: every row sharing a request_id, across services, in order."""
+    _require_sources(request)
+    if len(request_id) > 256:
+        return _bad_request(request, "That request id is too long to be one.")
+    rows = selectors.request_story(request_id=request_id, user=request.user)
+    services = sorted({row.source for row in rows})
+    context = _context(
+        request, title=f"Request {request_id}", rows=rows, request_id=request_id, story_services=services
+    )
+    return TemplateResponse(request, "explorer/story.html", context)
+
+
+def entity_view(request: HttpRequest, entity_type: str, entity_id: str) -> HttpResponse:
+    return index(
+        request,
+        preset={"entity_type": entity_type, "entity_id": entity_id},
+        heading=f"Timeline of {entity_type} {entity_id}",
+    )
+
+
+def actor_view(request: HttpRequest, actor_id: str) -> HttpResponse:
+    return index(request, preset={"actor_id": actor_id}, heading=f"Everything {actor_id} did")
+
+
+def volume_view(request: HttpRequest) -> HttpResponse:
+    _require_sources(request)
+    try:
+        query = parse_query(request.GET)
+    except InvalidQuery as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    by = "event_type" if request.GET.get("by") == "event_type" else "service"
+    volume = selectors.event_volume(query=query, user=request.user, by=by)
+    title = f"Events per {volume.unit} by {by.replace('_', ' ')}"
+    if volume.truncated:
+        title += " (most recent events of each service)"
+    response = HttpResponse(charts.volume_svg(volume, title=title), content_type="image/svg+xml")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+class _Buffer(list):
+    """A csv.writer target that collects lines, to be flushed in batches."""
+
+    def write(self, value: str) -> None:
+        self.append(value)
+
+
+BATCH = 1000  # rows per chunk sent to the client: few enough syscalls, little memory
+
+
+def export_view(request: HttpRequest, fmt: str) -> StreamingHttpResponse | HttpResponse:
+    """The current filter as CSV or JSON Lines, streamed, bounded, and logged with its row count."""
+    _require_sources(request)
+    if not request.user.has_perm("access.export_records"):
+        raise PermissionDenied("Your role may not export.")
+    try:
+        query = parse_query(request.GET)
+    except InvalidQuery as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain")
+    max_rows = settings.AUDIT_EXPORT_MAX_ROWS
+    rows = selectors.iter_export_rows(query=query, user=request.user, max_rows=max_rows)
+    encode_rows = _csv_chunks if fmt == "csv" else _jsonl_chunks
+    response = StreamingHttpResponse(
+        _logged(request, encode_rows(rows), query=query, fmt=fmt, max_rows=max_rows),
+        content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-export.{"csv" if fmt == "csv" else "jsonl"}"'
+    )
+    return response
+
+
+def _csv_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
+    buffer = _Buffer()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for batch in _batched(rows):
+        # Columns in EXPORT_COLUMNS order: source first, then the standard audit columns.
+        writer.writerows((r[2], r[1], r[0], *r[3:]) for r in batch)
+        yield len(batch), "".join(buffer)
+        buffer.clear()
+    if buffer:
+        yield 0, "".join(buffer)
+
+
+def _jsonl_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    keys = selectors.EXPORT_FIELDS[:-1]
+    for batch in _batched(rows):
+        lines = [
+            f'{dumps(dict(zip(keys, r[:-1], strict=True)))[:-1]}, "details": {r[-1] or "null"}}}\n'
+            for r in batch
+        ]
+        yield len(batch), "".join(lines)
+
+
+def _batched(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _logged(
+    request: HttpRequest, chunks: Iterator[tuple[int, str]], *, query: AuditQuery, fmt: str, max_rows: int
+) -> Iterator[str]:
+    count = 0
+    completed = False
+    try:
+        for rows, chunk in chunks:
+            count += rows
+            yield chunk
+        completed = True
+    finally:
+        record_event(
+            event_type="export.audit",
+            actor=request.user,
+            request=request,
+            entity_type="audit_log",
+            details={
+                "format": fmt,
+                "filters": query.as_params(),
+                "rows": count,
+                "completed": completed,
+                "limit_reached": count >= max_rows,
+            },
+        )
