@@ -625,7 +625,8 @@ WITH base AS (
          1 + pg_temp.pick('order.items', k, 3) AS n_items,  -- at most 3: item_total(k, 1..3) below
          pg_temp.pick('charge.status', k, 1000) AS cs
   FROM generate_series(1, %(orders)s) AS k
-), priced AS (
+-- MATERIALIZED: an inlined CTE would recompute total's hashes at every reference below.
+), priced AS MATERIALIZED (
   SELECT base.*, u.id::text AS user_id, u.brand, u.b, _b.currency, _b.cash_bps,
          u.created_s + floor(pg_temp.u('order.placed', base.k) * (%(t_end)s - u.created_s))::bigint AS placed_s,
          pg_temp.item_total(base.k, 1) + CASE WHEN base.n_items >= 2 THEN pg_temp.item_total(base.k, 2) ELSE 0 END
@@ -634,7 +635,7 @@ WITH base AS (
               WHEN base.cs < 965 THEN 'refunded' WHEN base.cs < 990 THEN 'partially_refunded'
               ELSE 'pending' END AS charge_status
   FROM base JOIN _u AS u ON u.i = base.uidx JOIN _b ON _b.b = u.b
-), settled AS (
+), settled AS MATERIALIZED (
   SELECT priced.*,
          charge_status IN ('succeeded', 'refunded', 'partially_refunded') AS paid,
          CASE charge_status WHEN 'refunded' THEN total
@@ -1106,10 +1107,11 @@ def _social_steps(scale: Scale) -> list[_Step]:
             JOIN _u AS u ON u.i = CASE WHEN pg_temp.pick('message.heavy', m, 100) < 2 THEN 1
                                        ELSE 1 + pg_temp.pick('message.user', m, %(users)s) END
             CROSS JOIN LATERAL (
-              SELECT CASE WHEN pg_temp.pick('message.channel', m, 100) < 50 THEN 'email'
-                          WHEN pg_temp.pick('message.channel', m, 100) < 70 THEN 'sms' ELSE 'push' END AS channel,
+              SELECT pg_temp.elem(ARRAY['email', 'email', 'email', 'email', 'email', 'sms', 'sms', 'push', 'push',
+                                        'push'], 'message.channel', m) AS channel,
                      pg_temp.elem(ARRAY['delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'sent',
                                         'sent', 'failed', 'queued'], 'message.status', m) AS status
+              OFFSET 0  -- computed once per message, not at each reference
             ) AS c
             """,
             first=1,
@@ -2319,14 +2321,21 @@ SELECT pg_temp.gid({kind}, a.k), a.at, a.actor_type,
             ELSE jsonb_build_object('via', CASE a.actor_type WHEN 'user' THEN 'app' WHEN 'staff' THEN 'backoffice'
                                                              WHEN 'service' THEN 'api' ELSE 'cron' END) END
 FROM (
-  SELECT k, e.*, x.event_no, (%(events)s::text[])[x.event_no] AS event_type,
-         pg_temp.tsu({kind} || '.at', k, least(e.t0, %(t1)s - 3600), %(t1)s) AS at,
+  SELECT x.k, e.*, x.event_no, (%(events)s::text[])[x.event_no] AS event_type,
+         pg_temp.tsu({kind} || '.at', x.k, least(e.t0, %(t1)s - 3600), %(t1)s) AS at,
          CASE WHEN e.user_id IS NOT NULL AND x.p < 45 THEN 'user' WHEN x.p < 70 THEN 'staff'
               WHEN x.p < 90 THEN 'service' ELSE 'system' END AS actor_type
-  FROM generate_series(%(lo)s, %(hi)s) AS k
-  JOIN _e AS e ON e.n = 1 + pg_temp.pick({kind} || '.entity', k, (SELECT count(*) FROM _e))
-  CROSS JOIN LATERAL (SELECT 1 + pg_temp.pick({kind} || '.event', k, cardinality(%(events)s::text[]))::int AS event_no,
-                             pg_temp.pick({kind} || '.actor', k, 100) AS p) AS x
+  FROM (
+    SELECT k, 1 + pg_temp.pick({kind} || '.entity', k, (SELECT count(*) FROM _e)) AS n,
+           1 + pg_temp.pick({kind} || '.event', k, cardinality(%(events)s::text[]))::int AS event_no,
+           pg_temp.pick({kind} || '.actor', k, 100) AS p
+    FROM generate_series(%(lo)s, %(hi)s) AS k
+    -- OFFSET 0 keeps each level from being flattened into the next: every hash is computed
+    -- once per row, not once per reference.
+    OFFSET 0
+  ) AS x
+  JOIN _e AS e ON e.n = x.n
+  OFFSET 0
 ) AS a
 """
 # The rows with events, numbered 1..n: event k is about row 1 + pick(k, n). They are the first
@@ -2507,7 +2516,7 @@ def _drop_plain_indexes(conn: psycopg.Connection, table: str) -> list[str]:
     """Drop the indexes that back no constraint; return their definitions to re-create them."""
     rows = conn.execute(
         """
-        SELECT pg_get_indexdef(i.indexrelid), quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+        SELECT pg_get_indexdef(i.indexrelid), n.nspname, c.relname
         FROM pg_index AS i
         JOIN pg_class AS c ON c.oid = i.indexrelid
         JOIN pg_namespace AS n ON n.oid = c.relnamespace
@@ -2517,11 +2526,11 @@ def _drop_plain_indexes(conn: psycopg.Connection, table: str) -> list[str]:
         """,
         [table],
     ).fetchall()
-    for _definition, name in rows:
-        conn.execute(sql.SQL("DROP INDEX {}").format(sql.SQL(name)))
-    return [definition for definition, _name in rows]
+    for _definition, schema, name in rows:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+    return [definition for definition, _schema, _name in rows]
 
 
 def _create_indexes(conn: psycopg.Connection, definitions: Sequence[str]) -> None:
     for definition in definitions:
-        conn.execute(sql.SQL(definition))  # type: ignore[arg-type]  # from pg_get_indexdef
+        conn.execute(sql.SQL(definition))  # type: ignore[arg-type]  # pg_get_indexdef's own output
