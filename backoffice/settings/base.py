@@ -49,6 +49,7 @@ LOCAL_APPS = [
     "apps.auditlog",
     "apps.explorer",
     "apps.refcluster",
+    "apps.conformance",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
 PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
