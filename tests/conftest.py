@@ -91,3 +91,27 @@ def make_staff(django_user_model, db):
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def standin(django_db_setup: None):
+    """The service stand-in (apps.standin) on a free loopback port, writing the test cluster.
+
+    Yields the running ``StandinServer`` (``.url``, ``.port``, ``.app``, ``.stop()``); for the
+    whole session ``settings.SERVICE_URLS`` point at it and it accepts ``settings.SERVICE_TOKENS``.
+    Its writes are real commits that every test sees: each test must pick rows of its own.
+    """
+    from django.test import override_settings
+
+    from apps.standin.server import role_urls, start_standin
+    from backoffice.platform_schemas import SCHEMA_NAMES
+
+    server = start_standin(
+        database_url_for_role=role_urls(settings.REFCLUSTER_ADMIN_URL, database=settings.TEST_CLUSTER_NAME),
+        tokens=settings.SERVICE_TOKENS,
+    )
+    urls = override_settings(SERVICE_URLS=server.service_urls(SCHEMA_NAMES))
+    urls.enable()
+    yield server
+    urls.disable()
+    server.stop()

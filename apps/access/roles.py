@@ -27,9 +27,10 @@ class Role:
     permissions: tuple[str, ...] = ()  # "app_label.codename"
 
 
+# Support also sees webhooks: partners' missed deliveries reach support first, and redelivery is theirs.
 SUPPORT_SCHEMAS = (
     "identity", "commerce", "payments", "comms", "booking", "cash",
-    "membership", "community", "follows", "integrations",
+    "membership", "community", "follows", "integrations", "webhooks",
 )  # fmt: skip
 COMMERCIAL_SCHEMAS = (
     "commerce", "affiliates", "membership", "comms", "community",
@@ -41,7 +42,25 @@ ROLES: tuple[Role, ...] = (
         "support",
         "Customer-facing schemas; contact details visible, PHI masked.",
         SUPPORT_SCHEMAS,
-        ("access.view_contact",),
+        (
+            "access.view_contact",
+            *(
+                f"services.run_{name}"
+                for name in (
+                    "refund_charge",
+                    "cancel_subscription",
+                    "revoke_sessions",
+                    "lock_user",
+                    "unlock_user",
+                    "add_suppression",
+                    "remove_suppression",
+                    "hide_post",
+                    "restore_post",
+                    "redeliver_webhook",
+                )
+            ),
+            "services.view_actionrequest",
+        ),
     ),
     Role(
         "compliance",
@@ -53,13 +72,30 @@ ROLES: tuple[Role, ...] = (
             "access.export_records",
             "access.view_backoffice_audit",
             "auditlog.view_auditevent",
+            "services.run_acknowledge_red_flag",
+            "services.run_post_adjustment",
+            "services.approve_money_actions",
+            "services.view_actionrequest",
         ),
     ),
     Role(
         "brand_manager",
         "Commercial schemas of their own brands only; never PHI schemas; contact details masked.",
         COMMERCIAL_SCHEMAS,
-        ("access.export_records",),
+        (
+            "access.export_records",
+            *(
+                f"services.run_{name}"
+                for name in (
+                    "remove_suppression",
+                    "hide_post",
+                    "restore_post",
+                    "hold_payout",
+                    "release_payout",
+                )
+            ),
+            "services.view_actionrequest",
+        ),
     ),
 )
 ROLE_NAMES = tuple(role.name for role in ROLES)

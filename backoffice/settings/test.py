@@ -13,6 +13,11 @@ from .base import DATABASES, REFCLUSTER_ADMIN_URL
 SECRET_KEY = "test-only-secret-key"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# No collectstatic in tests: serve static files unhashed.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 _cluster = parse_url(REFCLUSTER_ADMIN_URL)
 TEST_CLUSTER_NAME = f"test_{_cluster['NAME']}"

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from apps.core import demo
+from apps.standin.server import role_urls, start_standin
 from backoffice.databases import CATALOG_ALIAS
 
 
@@ -49,6 +50,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  {member.role:<14} {member.username:<14} {member.password}  ({brands})")
         if no_serve:
             return
+        # The platform's services, played by the stand-in, so staff actions work end to end.
+        standin = start_standin(
+            database_url_for_role=role_urls(settings.REFCLUSTER_ADMIN_URL),
+            tokens=settings.SERVICE_TOKENS,
+            port=settings.STANDIN_PORT,
+        )
+        self.stdout.write(f"Service stand-in on {standin.url}/<service>.")
         self.stdout.write(self.style.SUCCESS(f"Serving {base_url}/ (Ctrl-C stops everything)."))
         os.environ.setdefault("DJANGO_COLORS", "nocolor")
-        call_command("runserver", addr, use_reloader=False)
+        try:
+            call_command("runserver", addr, use_reloader=False)
+        finally:
+            standin.stop()

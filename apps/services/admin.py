@@ -1,0 +1,84 @@
+"""Action requests: the pending list for four-eyes approval, and the record of every action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+
+from apps.access.scoping import scope_queryset
+from apps.core.admin import ReadOnlyAdminMixin
+from apps.services import services
+from apps.services.models import ActionRequest
+
+
+@admin.register(ActionRequest)
+class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "action", "model_label", "object_pk", "brand_id", "amount_cents", "status",
+                    "requested_by", "decided_by")  # fmt: skip
+    list_filter = ("status", "action")
+    search_fields = ("=object_pk", "=request_id")
+    change_form_template = "admin/services/actionrequest/change_form.html"
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return scope_queryset(super().get_queryset(request), request.user).select_related(
+            "requested_by", "decided_by"
+        )
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The list opens on what needs a decision.
+        if not request.GET and request.user.has_perm(services.APPROVE_PERMISSION):
+            return redirect(f"{request.path}?status__exact={ActionRequest.Status.PENDING_APPROVAL}")
+        return super().changelist_view(request, extra_context)
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, obj: Any = None, **kwargs: Any
+    ) -> HttpResponse:
+        context["can_decide"] = (
+            obj is not None
+            and obj.status == ActionRequest.Status.PENDING_APPROVAL
+            and request.user.has_perm(services.APPROVE_PERMISSION)
+            and obj.requested_by_id != request.user.pk
+        )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="services_actionrequest_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            raise PermissionDenied("Decide with the form's buttons.")
+        action_request = get_object_or_404(self.get_queryset(request), pk=pk)
+        back = reverse("admin:services_actionrequest_change", args=[pk])
+        try:
+            if request.POST.get("decision") == "approve":
+                outcome = services.approve(
+                    approver=request.user, action_request=action_request, request_id=request.request_id
+                )
+                level = (
+                    messages.SUCCESS if outcome.status == ActionRequest.Status.SUCCEEDED else messages.ERROR
+                )
+                messages.add_message(
+                    request, level, f"Approved: {outcome.get_status_display()}. {outcome.error}".strip()
+                )
+            else:
+                services.reject(approver=request.user, action_request=action_request, request_id=request.request_id,
+                                note=request.POST.get("note", "")[:500])  # fmt: skip
+                messages.info(request, "Rejected; nothing was sent to the service.")
+        except services.ActionRefused as exc:
+            messages.error(request, str(exc))
+        return redirect(back)
