@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("audit/", include("apps.explorer.urls")),
+    path("customers/", include("apps.customers.urls")),
     path("admin/conformance/", include("apps.conformance.urls")),
     path("admin/", admin.site.urls),
 ]

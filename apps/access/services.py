@@ -42,7 +42,7 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
     return reveal
 
 
-def record_phi_view(*, user: Any, obj: models.Model, revealed: bool) -> None:
+def record_phi_view(*, user: Any, obj: models.Model, revealed: bool, panels: list[str] | None = None) -> None:
     """A PHI-bearing record was opened (masked or not): compliance wants to know who looked."""
     record_event(
         event_type="phi.viewed",
@@ -50,5 +50,5 @@ def record_phi_view(*, user: Any, obj: models.Model, revealed: bool) -> None:
         entity_type=obj._meta.label,
         entity_id=str(obj.pk),
         brand_id=getattr(obj, "brand_id", None),
-        details={"revealed": revealed},
+        details={"revealed": revealed, **({"panels": panels} if panels else {})},
     )

@@ -120,3 +120,14 @@ def masked_display(field: models.Field, category: str) -> Callable[[models.Model
     show.short_description = field.verbose_name  # type: ignore[attr-defined]
     show.__name__ = f"{field.attname}_masked"
     return show
+
+
+def render_cell(obj: models.Model, field: models.Field, *, masked_kind: str | None) -> Any:
+    """One field of one row as HTML, exactly as a changelist would show it (links, masking)."""
+    if masked_kind:
+        return masked_display(field, masked_kind)(obj)
+    if needs_display(field):
+        return field_display(field, compact=True)(obj)
+    from django.contrib.admin.utils import display_for_field
+
+    return display_for_field(getattr(obj, field.attname), field, EMPTY)

@@ -39,6 +39,7 @@ class AuditQuery:
     entity_type: str = ""
     entity_id: str = ""
     request_id: str = ""
+    subject_id: str = ""  # an actor or an entity: "everything about or by this id"
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False)

@@ -79,6 +79,8 @@ def _filtered(
     }
     if exact:
         queryset = queryset.filter(**exact)
+    if query.subject_id:
+        queryset = queryset.filter(models.Q(actor_id=query.subject_id) | models.Q(entity_id=query.subject_id))
     if query.event_type:
         prefix = query.event_prefix
         queryset = (

@@ -49,6 +49,7 @@ LOCAL_APPS = [
     "apps.auditlog",
     "apps.explorer",
     "apps.services",
+    "apps.customers",
     "apps.refcluster",
     "apps.standin",
     "apps.conformance",

@@ -1,0 +1,156 @@
+"""The customer page's panels: one declaration each, every one read from its own schema through
+its own alias, bounded, brand-scoped and masked; a panel that fails says why and the others
+still render.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.contrib.admin.utils import quote
+from django.db import DatabaseError, models, router
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+
+from apps.access import phi
+from apps.access.scoping import scope_queryset
+from apps.core.db import isolated
+from apps.core.display import admin_url, render_cell
+from apps.services.actions import actions_for
+
+ROWS = 10
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    model: str  # model label
+    columns: tuple[str, ...]
+    lookup: Callable[[str, dict[str, Any]], dict[str, Any]]  # (user_id, profile facts) -> filter kwargs
+    order_by: tuple[str, ...] = ()
+    list_params: Callable[[str, dict[str, Any]], dict[str, str]] | None = None
+    related: tuple[str, ...] = ()
+    limit: int = ROWS
+
+    def get_model(self) -> type[models.Model]:
+        return apps.get_model(self.model)
+
+
+def _by(field_name: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    return lambda user_id, facts: {field_name: user_id}
+
+
+PANELS: tuple[Panel, ...] = (
+    Panel("sessions", "Active sessions", "identity.Session", ("id", "ip", "user_agent", "created_at", "expires_at"),
+          lambda u, f: {"user_id": u, "revoked_at__isnull": True}, ("-created_at",),
+          lambda u, f: {"user__id__exact": u}),
+    Panel("orders", "Orders", "commerce.Order", ("id", "number", "status", "total_cents", "currency", "placed_at"),
+          _by("user_id"), ("-placed_at",), lambda u, f: {"user_id": u}),
+    Panel("subscriptions", "Subscriptions", "commerce.Subscription",
+          ("id", "plan_sku", "status", "started_at", "next_renewal_at", "cancelled_at"),
+          _by("user_id"), ("-started_at",), lambda u, f: {"user_id": u}),
+    Panel("charges", "Charges", "payments.Charge",
+          ("id", "amount_cents", "currency", "status", "processor_ref", "created_at"),
+          _by("user_id"), ("-created_at",), lambda u, f: {"user_id": u}),
+    Panel("refunds", "Refunds", "payments.Refund", ("id", "charge", "amount_cents", "status", "reason", "created_at"),
+          _by("charge__user_id"), ("-created_at",), lambda u, f: {"charge__user_id": u}),
+    Panel("disputes", "Disputes", "payments.Dispute", ("id", "charge", "amount_cents", "status", "reason", "opened_at"),
+          _by("charge__user_id"), ("-opened_at",), lambda u, f: {"charge__user_id": u}),
+    Panel("balance", "Ledger balance", "accounting.Balance", ("account", "balance_cents", "as_of"),
+          lambda u, f: {"account__owner_type": "user", "account__owner_id": u}),
+    Panel("wallet", "Cash wallet", "cash.Wallet", ("id", "balance_cents", "updated_at"), _by("user_id")),
+    Panel("membership", "Membership", "membership.MemberStatus", ("id", "tier", "status", "since", "until"),
+          _by("user_id"), ("-since",), related=("tier",)),
+    Panel("messages", "Messages", "comms.Message", ("id", "channel", "template", "status", "sent_at"),
+          _by("user_id"), ("-sent_at",), lambda u, f: {"user_id": u}),
+    Panel("suppressions", "Suppressions", "comms.Suppression", ("id", "address", "channel", "reason", "created_at"),
+          lambda u, f: {"address__in": [a for a in (f.get("email"), f.get("phone")) if a]}, ("-created_at",)),
+    Panel("visits", "Bookings", "booking.Visit", ("id", "provider", "visit_type", "status", "scheduled_at", "notes"),
+          _by("user_id"), ("-scheduled_at",), lambda u, f: {"user_id": u}),
+    Panel("wearables", "Wearable connections", "integrations.WearableConnection",
+          ("id", "provider", "status", "connected_at", "token_expires_at"), _by("user_id"), ("-connected_at",)),
+    Panel("posts", "Community posts", "community.Post", ("id", "status", "body", "created_at"),
+          _by("author_user_id"), ("-created_at",), lambda u, f: {"author_user_id": u}),
+    Panel("blocks", "Blocks", "follows.Block", ("id", "blocked_id", "created_at"), _by("blocker_id"), ("-created_at",)),
+    Panel("attribution", "Affiliate attribution", "affiliates.Attribution",
+          ("id", "affiliate", "channel", "order_id", "attributed_at"), _by("customer_user_id"), ("-attributed_at",)),
+    Panel("biomarkers", "Biomarkers", "clinical.Biomarker", ("id", "code", "value", "unit", "measured_at"),
+          _by("user_id"), ("-measured_at",), lambda u, f: {"user_id": u}),
+    Panel("red_flags", "Red flags", "clinical.RedFlag", ("id", "severity", "raised_at", "acknowledged_at"),
+          _by("user_id"), ("-raised_at",), lambda u, f: {"user_id": u}),
+    Panel("patient_profile", "Patient graph", "patient_graph.CustomerProfile",
+          ("id", "date_of_birth", "sex", "conditions", "updated_at"), _by("user_id")),
+)  # fmt: skip
+
+
+@dataclass
+class PanelResult:
+    panel: Panel
+    headers: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # {"cells": [...], "url": ..., "actions": [...]}
+    more_url: str | None = None
+    error: str | None = None
+    has_phi: bool = False
+    elapsed_ms: float = 0.0
+
+
+def _changelist_url(model: type[models.Model], params: dict[str, str]) -> str | None:
+    try:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    except NoReverseMatch:
+        return None
+    return f"{url}?{urlencode(params)}"
+
+
+def _unavailable(exc: Exception, alias: str) -> str:
+    cause = exc.__cause__ or exc
+    if getattr(cause, "sqlstate", None) == "57014":
+        return f"The {alias.removeprefix('platform_')} schema did not answer in time; try again shortly."
+    first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return f"The {alias.removeprefix('platform_')} schema is unavailable right now ({first_line[:160]})."
+
+
+def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) -> PanelResult | None:
+    """One panel's rows, or None when the staff member's role does not cover its schema."""
+    model = panel.get_model()
+    opts = model._meta
+    if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        return None
+    fields = [opts.get_field(name) for name in panel.columns]
+    visible = phi.visible_categories(user, revealed=False)
+    kinds = {f.name: phi.category(f) for f in fields}
+    result = PanelResult(panel, headers=[str(f.verbose_name) for f in fields])
+    result.has_phi = phi.PHI in kinds.values()
+    alias = router.db_for_read(model)
+    started = time.perf_counter()
+    try:
+        queryset = scope_queryset(model._default_manager.all(), user).filter(**panel.lookup(user_id, facts))
+        if panel.related:
+            queryset = queryset.select_related(*panel.related)
+        with isolated(alias):  # a failure stays inside this panel
+            objects = list(queryset.order_by(*panel.order_by)[: panel.limit + 1])
+    except DatabaseError as exc:
+        result.error = _unavailable(exc, alias)
+        return result
+    finally:
+        result.elapsed_ms = (time.perf_counter() - started) * 1000
+    possible_actions = [a for a in actions_for(model) if user.has_perm(a.permission)]
+    for obj in objects[: panel.limit]:
+        cells = []
+        for f in fields:
+            kind = kinds[f.name]
+            cells.append(render_cell(obj, f, masked_kind=kind if kind and kind not in visible else None))
+        actions = [
+            (a, reverse(f"admin:{opts.app_label}_{opts.model_name}_act", args=[quote(str(obj.pk)), a.name]))
+            for a in possible_actions
+            if a.applies(obj)
+        ]
+        result.rows.append({"cells": cells, "url": admin_url(opts.label, obj.pk), "actions": actions})
+    if panel.list_params and (len(objects) > panel.limit or objects):
+        result.more_url = _changelist_url(model, panel.list_params(user_id, facts))
+    return result

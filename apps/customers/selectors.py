@@ -1,0 +1,59 @@
+"""Everything the customer page reads, assembled from the panels and the audit explorer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError
+
+from apps.access.scoping import scope_queryset
+from apps.customers.panels import PANELS, PanelResult, load_panel
+from apps.explorer import selectors as audit
+from apps.explorer.query import AuditQuery
+
+AUDIT_ROWS = 15
+
+
+@dataclass
+class CustomerPage:
+    user: Any  # the identity.User record
+    facts: dict[str, Any]
+    panels: list[PanelResult] = field(default_factory=list)
+    audit_rows: list[Any] = field(default_factory=list)
+    audit_error: str | None = None
+
+    @property
+    def phi_panels(self) -> list[str]:
+        return [p.panel.key for p in self.panels if p.has_phi and not p.error]
+
+
+def customer(*, user_id: str, staff: Any) -> Any | None:
+    """The identity record of a customer this staff member may see, or None (another brand, no such user)."""
+    from apps.identity.models import User
+
+    try:
+        return scope_queryset(User.objects.all(), staff).filter(pk=user_id).first()
+    except (DatabaseError, ValueError):
+        return None
+
+
+def customer_page(*, customer_record: Any, staff: Any) -> CustomerPage:
+    user_id = str(customer_record.pk)
+    facts = {
+        "email": customer_record.email,
+        "phone": customer_record.phone,
+        "brand_id": customer_record.brand_id,
+    }
+    page = CustomerPage(user=customer_record, facts=facts)
+    for panel in PANELS:
+        result = load_panel(panel, user_id=user_id, facts=facts, user=staff)
+        if result is not None:
+            page.panels.append(result)
+    try:
+        page.audit_rows = audit.audit_page(
+            query=AuditQuery(subject_id=user_id), user=staff, limit=AUDIT_ROWS
+        ).rows
+    except DatabaseError as exc:
+        page.audit_error = f"The audit logs are unavailable right now ({type(exc).__name__})."
+    return page
