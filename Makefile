@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format stop seed-large serve clean
+.PHONY: install demo test lint format stop seed-large serve bench load clean
 
 install: $(STAMP)
 
@@ -34,6 +34,15 @@ serve: install
 	DJANGO_DEBUG=false $(BIN)/python manage.py collectstatic --noinput -v0
 	DJANGO_DEBUG=false LOG_FORMAT=json $(BIN)/python manage.py migrate --noinput -v0
 	DJANGO_DEBUG=false LOG_FORMAT=json DJANGO_SETTINGS_MODULE=backoffice.settings.local $(BIN)/gunicorn backoffice.wsgi -c gunicorn.conf.py
+
+# Benchmarks (run them on the large seed): medians and ratios, then a bounded load run.
+bench: install
+	$(BIN)/python manage.py bench_changelists
+	$(BIN)/python manage.py bench_audit
+
+load: install
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-bench.txt
+	benchmarks/load.sh
 
 # The large reference cluster (10M+ audit rows, 5M analytics events), for benchmarks.
 seed-large: install

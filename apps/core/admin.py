@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import ProgrammingError, models, router
+from django.db import OperationalError, ProgrammingError, connections, models, router
 from django.db.models.functions import Lower
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -26,12 +26,14 @@ from apps.access import services as access_services
 from apps.access.forms import RevealForm
 from apps.access.scoping import scope_queryset
 from apps.core import drift
+from apps.core.changelist import BoundedCountPaginator, PlatformChangeList
 from apps.core.db import isolated
 from apps.core.display import field_display, masked_display, needs_display, unavailable_display
 from apps.core.models import ServiceRef, split_db_table
 
 # SQLSTATEs of a query that names a column or table the cluster no longer has.
 UNDEFINED_OBJECT_STATES = {"42703", "42P01"}
+QUERY_CANCELED = "57014"  # statement_timeout fired
 
 # Columns that name a record the way a person would look for it.
 NATURAL_KEYS = ("email", "number", "code", "client_id", "slug", "key", "processor_ref", "phone")
@@ -136,7 +138,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         chosen += [
             f for f in fields.values() if isinstance(f, ServiceRef | models.ForeignKey) and f not in chosen
         ][:2]
-        date = self.get_date_hierarchy_field()
+        date = self.get_date_drilldown_field()
         if date and fields[date] not in chosen:
             chosen.append(fields[date])
         return chosen[: self.max_inferred_columns]
@@ -409,6 +411,20 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     if hasattr(response, "render"):
                         response.render()  # run the queries here, where drift can be caught
                 return response
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) != QUERY_CANCELED:
+                    raise
+                seconds = (
+                    connections[router.db_for_read(self.model)].settings_dict.get("STATEMENT_TIMEOUT_MS", 0)
+                    / 1000
+                )
+                context = {
+                    **self.admin_site.each_context(request),
+                    "title": f"{schema}.{table} took too long",
+                    "reason": f"The query ran past the {seconds:g} s limit and was stopped. Narrow it with a "
+                    "brand, a date range or an exact id, then try again.",
+                }
+                return TemplateResponse(request, "admin/platform_unavailable.html", context, status=503)
             except ProgrammingError as exc:
                 if refresh or getattr(exc.__cause__, "sqlstate", None) not in UNDEFINED_OBJECT_STATES:
                     raise
@@ -429,16 +445,24 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
         return filters
 
-    def get_date_hierarchy_field(self) -> str | None:
+    def get_date_drilldown_field(self) -> str | None:
         names = {f.name for f in self.model._meta.concrete_fields if isinstance(f, models.DateTimeField)}
         return next((n for n in DATE_PREFERENCES if n in names), None)
 
-    @property
-    def date_hierarchy(self) -> str | None:  # type: ignore[override]
-        return self.get_date_hierarchy_field()
+    # Django's date_hierarchy runs DISTINCT over the table; PlatformChangeList draws its own.
+    date_hierarchy = None
+    change_list_template = "admin/platform/change_list.html"
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return PlatformChangeList
+
+    def get_paginator(
+        self, request: HttpRequest, queryset: models.QuerySet, per_page: int, **kwargs: Any
+    ) -> Any:
+        return BoundedCountPaginator(queryset, per_page, **kwargs)
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
-        date = self.get_date_hierarchy_field()
+        date = self.get_date_drilldown_field()
         return [f"-{date}"] if date else []
 
     # --- search -------------------------------------------------------------------------
@@ -481,7 +505,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return queryset.filter(condition), False
 
 
-class CompositeKeyChangeList(ChangeList):
+class CompositeKeyChangeList(PlatformChangeList):
     def url_for_result(self, result: models.Model) -> str:
         opts = self.opts
         return reverse(

@@ -52,7 +52,7 @@ def customer_page(*, customer_record: Any, staff: Any) -> CustomerPage:
             page.panels.append(result)
     try:
         page.audit_rows = audit.audit_page(
-            query=AuditQuery(subject_id=user_id), user=staff, limit=AUDIT_ROWS
+            query=AuditQuery(subject_id=user_id, entity_type="user"), user=staff, limit=AUDIT_ROWS
         ).rows
     except DatabaseError as exc:
         page.audit_error = f"The audit logs are unavailable right now ({type(exc).__name__})."

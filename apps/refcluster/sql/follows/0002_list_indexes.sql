@@ -1,0 +1,2 @@
+-- The back-office lists newest first; without an index led by the time column that is a sort of the whole table.
+CREATE INDEX follows_created_at_idx ON follows (created_at, follower_id);
