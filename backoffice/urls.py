@@ -13,3 +13,5 @@ urlpatterns = [
     path("admin/conformance/", include("apps.conformance.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "apps.core.errors.server_error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
 from apps.access.scoping import scope_queryset
@@ -33,9 +34,10 @@ def customer(*, user_id: str, staff: Any) -> Any | None:
     from apps.identity.models import User
 
     try:
-        return scope_queryset(User.objects.all(), staff).filter(pk=user_id).first()
-    except (DatabaseError, ValueError):
-        return None
+        key = User._meta.pk.to_python(user_id)
+    except ValidationError:
+        return None  # not an id at all; a database error, though, must not look like "not found"
+    return scope_queryset(User.objects.all(), staff).filter(pk=key).first()
 
 
 def customer_page(*, customer_record: Any, staff: Any) -> CustomerPage:
