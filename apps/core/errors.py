@@ -8,6 +8,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.utils.html import format_html
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
@@ -22,7 +23,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     try:
         body = render_to_string("500.html", {"request_id": reference})
     except TemplateDoesNotExist:
-        body = (
-            "<h1>Server error</h1><p>Something went wrong; nothing was changed. Reference: %s</p>" % reference
-        )  # noqa: UP031
+        body = format_html(
+            "<h1>Server error</h1><p>Something went wrong; nothing was changed. Reference: {}</p>", reference
+        )
     return HttpResponseServerError(body)
