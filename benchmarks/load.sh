@@ -11,6 +11,7 @@ export DJANGO_DEBUG=false LOG_FORMAT=json DJANGO_SETTINGS_MODULE=backoffice.sett
 export LOAD_PASSWORD="$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(16))')"
 export LOAD_HEAVY_USER="$($BIN/python -c 'from apps.refcluster.generator import user_id, HEAVY_USER_INDEX; print(user_id(HEAVY_USER_INDEX))')"
 $BIN/python manage.py collectstatic --noinput -v0
+$BIN/python manage.py migrate --noinput -v0
 $BIN/python manage.py shell -c "
 from django.contrib.auth import get_user_model
 u, _ = get_user_model().objects.get_or_create(username='loadtest', defaults={'is_staff': True, 'is_superuser': True})
