@@ -11,11 +11,12 @@ import datetime as dt
 import heapq
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
 from django.db.models import BooleanField, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -164,24 +165,28 @@ def iter_export_rows(
     """Every matching event as an EXPORT_FIELDS tuple, newest first, streamed from server-side
     cursors (one per source) and merged with flat memory."""
     brands = allowed_brands(user)
-    streams = []
-    for source in sources_for(user, query.services):
-        queryset = _filtered(source, query, brands)
-        if queryset is None:
-            continue
-        rows = (
-            queryset.order_by("-occurred_at", "-id")
-            .annotate(
-                _id=Cast("id", TextField()), _source=Value(source.name), _details=Cast("details", TextField())
-            )
-            .values_list(
-                "occurred_at", "_id", "_source", "actor_type", "actor_id", "actor_brand_id", "event_type",
-                "entity_type", "entity_id", "brand_id", "request_id", "_details",
-            )[:max_rows]
-            .iterator(chunk_size=chunk_size)
-        )  # fmt: skip
-        streams.append(rows)
-    return islice(heapq.merge(*streams, reverse=True), max_rows)
+    sources = [(s, _filtered(s, query, brands)) for s in sources_for(user, query.services)]
+    sources = [(s, qs) for s, qs in sources if qs is not None]
+    with ExitStack() as stack:
+        # Inside a transaction a server-side cursor streams; outside one (autocommit) it must be
+        # WITH HOLD, which makes PostgreSQL materialise the whole result before the first row.
+        for alias in sorted({s.using for s, _ in sources}):
+            stack.enter_context(transaction.atomic(using=alias))
+        streams = []
+        for source, queryset in sources:
+            rows = (
+                queryset.order_by("-occurred_at", "-id")
+                .annotate(
+                    _id=Cast("id", TextField()), _source=Value(source.name), _details=Cast("details", TextField())
+                )
+                .values_list(
+                    "occurred_at", "_id", "_source", "actor_type", "actor_id", "actor_brand_id", "event_type",
+                    "entity_type", "entity_id", "brand_id", "request_id", "_details",
+                )[:max_rows]
+                .iterator(chunk_size=chunk_size)
+            )  # fmt: skip
+            streams.append(rows)
+        yield from islice(heapq.merge(*streams, reverse=True), max_rows)
 
 
 @dataclass
