@@ -1,4 +1,6 @@
 import os
+import signal
+from types import FrameType
 
 from django.conf import settings
 from django.core.management import call_command
@@ -8,6 +10,10 @@ from django.db import connections
 from apps.core import demo
 from apps.standin.server import role_urls, start_standin
 from backoffice.databases import CATALOG_ALIAS
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _url(alias: str) -> str:
@@ -57,6 +63,11 @@ class Command(BaseCommand):
             port=settings.STANDIN_PORT,
         )
         self.stdout.write(f"Service stand-in on {standin.url}/<service>.")
+        # Ctrl-C, and a plain `kill`, stop everything this command started (runserver, the
+        # stand-in, and through atexit the embedded PostgreSQL), even when the shell that
+        # started us in the background made it ignore SIGINT.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
         self.stdout.write(self.style.SUCCESS(f"Serving {base_url}/ (Ctrl-C stops everything)."))
         os.environ.setdefault("DJANGO_COLORS", "nocolor")
         try:
