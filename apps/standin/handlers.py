@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, LiteralString
 
 import psycopg
@@ -169,6 +170,46 @@ def _status_change(reason: str, before: Any, after: Any, key: str = "status") ->
     return {"reason": reason, "before": {key: before}, "after": {key: after}}
 
 
+@dataclass(frozen=True)
+class StatusMove:
+    """One status transition of one record, as its owning service enforces it."""
+
+    table: str
+    entity: str  # the audit entity_type and the response's key
+    event: str
+    source: str  # the only status the move starts from
+    target: str
+    conflict: tuple[str, str]  # (code, message) when the record is in another status; {status} is filled in
+    terminal: dict[str, tuple[str, str]] = field(default_factory=dict)  # statuses no move may leave
+
+
+def _status_handler(move: StatusMove) -> Callable[..., Result]:
+    """A handler that moves one record from ``move.source`` to ``move.target`` and audits it."""
+
+    def handle(call: Call, **route: str) -> Result:
+        (record_id,) = route.values()  # the route's one id parameter, whatever it is named
+        reason = _reason(call.body)
+        record = call.load(move.table, record_id, move.entity)
+        status = record["status"]
+        if status in move.terminal:
+            raise ApiError(409, *move.terminal[status])
+        if status != move.source:
+            code, message = move.conflict
+            raise ApiError(409, code, message.format(status=status))
+        updated = call.update(move.table, record["id"], "status = %s", [move.target])
+        call.audit(
+            move.event,
+            move.entity,
+            record["id"],
+            record["brand_id"],
+            _status_change(reason, status, move.target),
+        )
+        return 200, {move.entity: updated}
+
+    handle.__name__ = move.event.replace(".", "_")
+    return handle
+
+
 # --- payments -----------------------------------------------------------------------------
 
 
@@ -259,32 +300,29 @@ def revoke_sessions(call: Call, user_id: str) -> Result:
     return 200, {"revoked": len(revoked), "user_id": user["id"]}
 
 
-def _set_user_status(call: Call, user_id: str, *, to: str) -> Result:
-    reason = _reason(call.body)
-    user = call.load("users", user_id, "user")
-    if user["status"] == "deleted":
-        raise ApiError(
-            409, "user_deleted", "This user is deleted; a deleted account cannot be locked or unlocked."
-        )
-    if user["status"] == to:
-        code, message = (
-            ("already_locked", "This user is already locked.")
-            if to == "locked"
-            else ("not_locked", "This user is not locked.")
-        )
-        raise ApiError(409, code, message)
-    updated = call.update("users", user["id"], "status = %s", [to])
-    event = "user.locked" if to == "locked" else "user.unlocked"
-    call.audit(event, "user", user["id"], user["brand_id"], _status_change(reason, user["status"], to))
-    return 200, {"user": updated}
-
-
-def lock_user(call: Call, user_id: str) -> Result:
-    return _set_user_status(call, user_id, to="locked")
-
-
-def unlock_user(call: Call, user_id: str) -> Result:
-    return _set_user_status(call, user_id, to="active")
+lock_user = _status_handler(
+    StatusMove(
+        "users",
+        "user",
+        "user.locked",
+        source="active",
+        target="locked",
+        conflict=("already_locked", "This user is already locked."),
+        terminal={
+            "deleted": (
+                "user_deleted",
+                "This user is deleted; a deleted account cannot be locked or unlocked.",
+            )
+        },
+    )
+)
+unlock_user = _status_handler(
+    StatusMove(
+        "users", "user", "user.unlocked", source="locked", target="active",
+        conflict=("not_locked", "This user is not locked."),
+        terminal={"deleted": ("user_deleted", "This user is deleted; a deleted account cannot be locked or unlocked.")},
+    )
+)  # fmt: skip
 
 
 # --- comms --------------------------------------------------------------------------------
@@ -342,32 +380,24 @@ def remove_suppression(call: Call, suppression_id: str) -> Result:
 # --- community ----------------------------------------------------------------------------
 
 
-def _set_post_status(call: Call, post_id: str, *, to: str) -> Result:
-    reason = _reason(call.body)
-    post = call.load("posts", post_id, "post")
-    if post["status"] == "removed":
-        raise ApiError(
-            409, "post_removed", "This post was removed by moderation and cannot be hidden or restored."
-        )
-    if post["status"] == to:
-        code, message = (
-            ("already_hidden", "This post is already hidden.")
-            if to == "hidden"
-            else ("not_hidden", "This post is not hidden.")
-        )
-        raise ApiError(409, code, message)
-    updated = call.update("posts", post["id"], "status = %s", [to])
-    event = "post.hidden" if to == "hidden" else "post.restored"
-    call.audit(event, "post", post["id"], post["brand_id"], _status_change(reason, post["status"], to))
-    return 200, {"post": updated}
-
-
-def hide_post(call: Call, post_id: str) -> Result:
-    return _set_post_status(call, post_id, to="hidden")
-
-
-def restore_post(call: Call, post_id: str) -> Result:
-    return _set_post_status(call, post_id, to="visible")
+_POST_REMOVED = {
+    "removed": ("post_removed", "This post was removed by moderation and cannot be hidden or restored.")
+}
+hide_post = _status_handler(
+    StatusMove(
+        "posts",
+        "post",
+        "post.hidden",
+        source="visible",
+        target="hidden",
+        conflict=("already_hidden", "This post is already hidden."),
+        terminal=_POST_REMOVED,
+    )
+)
+restore_post = _status_handler(
+    StatusMove("posts", "post", "post.restored", source="hidden", target="visible",
+               conflict=("not_hidden", "This post is not hidden."), terminal=_POST_REMOVED)
+)  # fmt: skip
 
 
 # --- webhooks -----------------------------------------------------------------------------
@@ -404,36 +434,20 @@ def redeliver(call: Call, delivery_id: str) -> Result:
 # --- affiliates ---------------------------------------------------------------------------
 
 
-def hold_payout(call: Call, payout_id: str) -> Result:
-    reason = _reason(call.body)
-    payout = call.load("payouts", payout_id, "payout")
-    if payout["status"] != "pending":
-        raise ApiError(
-            409,
-            "payout_not_holdable",
-            f"This payout is {payout['status']}; only a pending payout can be held.",
-        )
-    updated = call.update("payouts", payout["id"], "status = 'held'", [])
-    call.audit(
-        "payout.held", "payout", payout["id"], payout["brand_id"], _status_change(reason, "pending", "held")
-    )
-    return 200, {"payout": updated}
-
-
-def release_payout(call: Call, payout_id: str) -> Result:
-    reason = _reason(call.body)
-    payout = call.load("payouts", payout_id, "payout")
-    if payout["status"] != "held":
-        raise ApiError(409, "payout_not_held", f"This payout is {payout['status']}, not held.")
-    updated = call.update("payouts", payout["id"], "status = 'pending'", [])
-    call.audit(
-        "payout.released",
+hold_payout = _status_handler(
+    StatusMove(
+        "payouts",
         "payout",
-        payout["id"],
-        payout["brand_id"],
-        _status_change(reason, "held", "pending"),
+        "payout.held",
+        source="pending",
+        target="held",
+        conflict=("payout_not_holdable", "This payout is {status}; only a pending payout can be held."),
     )
-    return 200, {"payout": updated}
+)
+release_payout = _status_handler(
+    StatusMove("payouts", "payout", "payout.released", source="held", target="pending",
+               conflict=("payout_not_held", "This payout is {status}, not held."))
+)  # fmt: skip
 
 
 # --- clinical -----------------------------------------------------------------------------
