@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format stop seed-large serve bench load clean
+.PHONY: install demo test lint format stop seed-large serve bench load clean browser-deps
 
 install: $(STAMP)
 
@@ -17,8 +17,14 @@ $(STAMP): requirements.txt
 demo: install
 	$(BIN)/python manage.py demo
 
-test: install lint
+test: install lint browser-deps
 	$(BIN)/pytest
+
+# Debian's Chromium and ChromeDriver for tests/browser (no browser download). Skipped when both
+# are on PATH. A failed install (no root) does not stop `make test` (the leading -): the browser
+# tests then skip with the reason, or fail under CI=true, where a skip would hide a broken set-up.
+browser-deps:
+	-command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from backoffice.platform_schemas import BY_NAME, SCHEMA_NAMES
 
@@ -29,11 +30,36 @@ class BackofficeAdminSite(admin.AdminSite):
             return OTPAdminAuthenticationForm
         return None
 
+    @property
+    def login_template(self) -> str | None:  # type: ignore[override]
+        """With REQUIRE_2FA, django-otp's login page: the stock one would not show the code field."""
+        if settings.REQUIRE_2FA:
+            return "otp/admin111/login.html"
+        return None
+
     def has_permission(self, request: HttpRequest) -> bool:
         allowed = super().has_permission(request)
         if allowed and settings.REQUIRE_2FA:
             return request.user.is_verified()
         return allowed
+
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """Every admin page's context, plus the global navigation (only what this person may use)."""
+        # Imported here: this module is loaded while the app registry is still being populated.
+        from apps.core.dashboard import nav_links
+
+        context = super().each_context(request)
+        context["site_url"] = None  # "View site" would only lead back here: "/" is the admin
+        context["backoffice_nav"] = (
+            nav_links(request.user, path=request.path) if context["has_permission"] else []
+        )
+        return context
+
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
+        """The landing page: what this person's role needs first, above the records by schema."""
+        from apps.core.dashboard import dashboard_for
+
+        return super().index(request, {"dashboard": dashboard_for(request.user), **(extra_context or {})})
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         models_ = (
