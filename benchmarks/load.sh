@@ -21,4 +21,4 @@ GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null; wait $GUNICORN 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 $BIN/locust -f benchmarks/locustfile.py --headless --host "http://127.0.0.1:$PORT" \
-  --users "$USERS" --spawn-rate 5 --run-time "$DURATION" --only-summary --stop-timeout 5
+  --users "$USERS" --spawn-rate 5 --run-time "$DURATION" --reset-stats --only-summary --stop-timeout 5
