@@ -159,3 +159,17 @@ def test_the_page_runs_a_bounded_number_of_queries(make_staff):
     # one audit query per schema plus one per panel: no query per row
     assert platform_queries <= 50, per_alias
     assert max(n for a, n in per_alias.items() if a != "default") <= 6, per_alias
+
+
+def test_every_panels_full_list_link_opens_the_filtered_changelist(make_staff):
+    import re
+    from html import unescape
+
+    client = make_staff("compliance")
+    html = page_of(client, HEAVY).content.decode()
+    links = [unescape(u) for u in re.findall(r'<p class="more"><a href="(/admin/[^"]+)"', html)]
+    assert len(links) >= 12  # every panel with rows links to its full list
+    for url in links:
+        response = client.get(url)
+        assert response.status_code == 200, url  # a disallowed lookup would redirect with ?e=1
+        assert 'class="field-' in response.content.decode(), url  # and it lists this customer's rows
