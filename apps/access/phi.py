@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from apps.core.models import ServiceRef
+from apps.core.models import ServiceRef, split_db_table
 
 PHI = "phi"
 CONTACT = "contact"
@@ -50,7 +50,7 @@ def category(field: models.Field) -> str | None:
     """``"phi"``, ``"contact"`` or None for one model field."""
     model = field.model
     schema = model._meta.app_label
-    table = model._meta.db_table.partition('"."')[2]
+    _, table = split_db_table(model._meta.db_table)
     declared = PHI_COLUMNS.get(schema)
     if declared == "*" and not _is_key(field):
         return PHI

@@ -11,14 +11,20 @@ from apps.refcluster import generator, migrator
 from backoffice.databases import parse_url
 
 
-def connect_admin(admin_url: str, *, database: str | None = None) -> psycopg.Connection:
-    """A superuser connection (autocommit) to the reference cluster, or to another database on it."""
+def connect_admin(
+    admin_url: str, *, database: str | None = None, role: str | None = None
+) -> psycopg.Connection:
+    """A superuser connection (autocommit) to the reference cluster, or to another database on it.
+
+    With ``role``, log in as that role instead, without a password: that works on servers that
+    trust local connections (the embedded one), which is how tests act as a service or reader.
+    """
     config = parse_url(admin_url)
     return psycopg.connect(
         host=config["HOST"] or None,
         port=config["PORT"] or None,
-        user=config["USER"] or None,
-        password=config["PASSWORD"] or None,
+        user=role or config["USER"] or None,
+        password=None if role else config["PASSWORD"] or None,
         dbname=database or config["NAME"],
         autocommit=True,
     )
