@@ -386,18 +386,21 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def _changeform_view(self, request: HttpRequest, *args: Any) -> HttpResponse:
         return self._tolerating_drift(request, super()._changeform_view, request, *args)
 
+    def _unavailable(self, request: HttpRequest, *, title: str, reason: str) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "title": title, "reason": reason}
+        return TemplateResponse(request, "admin/platform_unavailable.html", context, status=503)
+
     def _tolerating_drift(self, request: HttpRequest, view: Any, *args: Any) -> HttpResponse:
         """Run a page; if the cluster dropped a column it maps, run it again without that column."""
         schema, table = split_db_table(self.model._meta.db_table)
         for refresh in (False, True):
             missing = self.get_missing_columns(request, refresh=refresh)
             if self.model._meta.pk.column in missing or missing >= set(drift.model_columns(self.model)):
-                context = {
-                    **self.admin_site.each_context(request),
-                    "title": f"{schema}.{table} is unavailable",
-                    "reason": f"The cluster no longer has the table {schema}.{table} (or its key).",
-                }
-                return TemplateResponse(request, "admin/platform_unavailable.html", context, status=503)
+                return self._unavailable(
+                    request,
+                    title=f"{schema}.{table} is unavailable",
+                    reason=f"The cluster no longer has the table {schema}.{table} (or its key).",
+                )
             if missing and not getattr(request, "_drift_warned", False):
                 request._drift_warned = True
                 messages.warning(
@@ -418,13 +421,12 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     connections[router.db_for_read(self.model)].settings_dict.get("STATEMENT_TIMEOUT_MS", 0)
                     / 1000
                 )
-                context = {
-                    **self.admin_site.each_context(request),
-                    "title": f"{schema}.{table} took too long",
-                    "reason": f"The query ran past the {seconds:g} s limit and was stopped. Narrow it with a "
+                return self._unavailable(
+                    request,
+                    title=f"{schema}.{table} took too long",
+                    reason=f"The query ran past the {seconds:g} s limit and was stopped. Narrow it with a "
                     "brand, a date range or an exact id, then try again.",
-                }
-                return TemplateResponse(request, "admin/platform_unavailable.html", context, status=503)
+                )
             except ProgrammingError as exc:
                 if refresh or getattr(exc.__cause__, "sqlstate", None) not in UNDEFINED_OBJECT_STATES:
                     raise

@@ -27,6 +27,8 @@ from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from apps.core.models import split_db_table
+
 COUNT_CAP = 10_000
 CURSOR_VAR = "cursor"
 CURSOR_SALT = "changelist.cursor"
@@ -48,7 +50,7 @@ class BoundedCountPaginator(Paginator):
 
 def estimated_rows(model: type[models.Model]) -> int | None:
     """The planner's row estimate for a table (free: one catalogue row), or None if unknown."""
-    schema, _, table = model._meta.db_table.partition('"."')
+    schema, table = split_db_table(model._meta.db_table)
     with connections[router.db_for_read(model)].cursor() as cursor:
         cursor.execute(
             "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -150,28 +152,23 @@ class PlatformChangeList(ChangeList):
         if not name:
             return None
         since, until = self.params.get(f"{name}__gte"), self.params.get(f"{name}__lt")
-        current = timezone.now().year
         links: list[tuple[str, str, bool]] = []
-        start = _parse_date(since)
-        end = _parse_date(until)
-        chosen_year = start.year if start and end and (end - start).days > 31 else None
-        chosen_month = (start.year, start.month) if start and end and (end - start).days <= 31 else None
-        if chosen_month:
-            year = chosen_month[0]
-            label = f"{year}"
-            links.append((label, self._range_url(name, dt.date(year, 1, 1), dt.date(year + 1, 1, 1)), False))
-            for month in range(1, 13):
-                first = dt.date(year, month, 1)
-                after = dt.date(year + (month == 12), month % 12 + 1, 1)
+        start, end = _parse_date(since), _parse_date(until)
+        if start and end:
+            # A year is chosen: its months. A month is chosen: its year's months, and the year.
+            year = start.year
+            month = (year, start.month) if (end - start).days <= 31 else None
+            if month:
                 links.append(
-                    (first.strftime("%b"), self._range_url(name, first, after), (year, month) == chosen_month)
+                    (str(year), self._range_url(name, dt.date(year, 1, 1), dt.date(year + 1, 1, 1)), False)
                 )
-        elif chosen_year:
-            for month in range(1, 13):
-                first = dt.date(chosen_year, month, 1)
-                after = dt.date(chosen_year + (month == 12), month % 12 + 1, 1)
-                links.append((first.strftime("%b %Y"), self._range_url(name, first, after), False))
+            for number in range(1, 13):
+                first = dt.date(year, number, 1)
+                after = dt.date(year + (number == 12), number % 12 + 1, 1)
+                label = first.strftime("%b" if month else "%b %Y")
+                links.append((label, self._range_url(name, first, after), (year, number) == month))
         else:
+            current = timezone.now().year
             for year in range(current - YEARS_SHOWN + 1, current + 1):
                 links.append(
                     (str(year), self._range_url(name, dt.date(year, 1, 1), dt.date(year + 1, 1, 1)), False)

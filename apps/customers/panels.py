@@ -33,7 +33,8 @@ class Panel:
     columns: tuple[str, ...]
     lookup: Callable[[str, dict[str, Any]], dict[str, Any]]  # (user_id, profile facts) -> filter kwargs
     order_by: tuple[str, ...] = ()
-    list_params: Callable[[str, dict[str, Any]], dict[str, str]] | None = None
+    #: Link "all rows" to the admin changelist filtered exactly as the panel is.
+    links_full_list: bool = True
     related: tuple[str, ...] = ()
     limit: int = ROWS
 
@@ -47,50 +48,43 @@ def _by(field_name: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
 
 PANELS: tuple[Panel, ...] = (
     Panel("sessions", "Active sessions", "identity.Session", ("id", "ip", "user_agent", "created_at", "expires_at"),
-          lambda u, f: {"user_id": u, "revoked_at__isnull": True}, ("-created_at",),
-          lambda u, f: {"user__id__exact": u}),
+          lambda u, f: {"user_id": u, "revoked_at__isnull": True}, ("-created_at",)),
     Panel("orders", "Orders", "commerce.Order", ("id", "number", "status", "total_cents", "currency", "placed_at"),
-          _by("user_id"), ("-placed_at",), lambda u, f: {"user_id": u}),
+          _by("user_id"), ("-placed_at",)),
     Panel("subscriptions", "Subscriptions", "commerce.Subscription",
-          ("id", "plan_sku", "status", "started_at", "next_renewal_at", "cancelled_at"),
-          _by("user_id"), ("-started_at",), lambda u, f: {"user_id": u}),
+          ("id", "plan_sku", "status", "started_at", "next_renewal_at", "cancelled_at"), _by("user_id"), ("-started_at",)),
     Panel("charges", "Charges", "payments.Charge",
-          ("id", "amount_cents", "currency", "status", "processor_ref", "created_at"),
-          _by("user_id"), ("-created_at",), lambda u, f: {"user_id": u}),
+          ("id", "amount_cents", "currency", "status", "processor_ref", "created_at"), _by("user_id"), ("-created_at",)),
     Panel("refunds", "Refunds", "payments.Refund", ("id", "charge", "amount_cents", "status", "reason", "created_at"),
-          _by("charge__user_id"), ("-created_at",), lambda u, f: {"charge__user_id": u}),
+          _by("charge__user_id"), ("-created_at",)),
     Panel("disputes", "Disputes", "payments.Dispute", ("id", "charge", "amount_cents", "status", "reason", "opened_at"),
-          _by("charge__user_id"), ("-opened_at",), lambda u, f: {"charge__user_id": u}),
+          _by("charge__user_id"), ("-opened_at",)),
     Panel("balance", "Ledger balance", "accounting.Balance", ("account", "balance_cents", "as_of"),
-          lambda u, f: {"account__owner_type": "user", "account__owner_id": u}, (),
           lambda u, f: {"account__owner_type": "user", "account__owner_id": u}),
-    Panel("wallet", "Cash wallet", "cash.Wallet", ("id", "balance_cents", "updated_at"), _by("user_id"), (),
-          lambda u, f: {"user_id": u}),
+    Panel("wallet", "Cash wallet", "cash.Wallet", ("id", "balance_cents", "updated_at"), _by("user_id")),
     Panel("membership", "Membership", "membership.MemberStatus", ("id", "tier", "status", "since", "until"),
-          _by("user_id"), ("-since",), lambda u, f: {"user_id": u}, related=("tier",)),
+          _by("user_id"), ("-since",), related=("tier",)),
     Panel("messages", "Messages", "comms.Message", ("id", "channel", "template", "status", "sent_at"),
-          _by("user_id"), ("-sent_at",), lambda u, f: {"user_id": u}),
+          _by("user_id"), ("-sent_at",)),
+    # Matched by address, a contact column the admin does not filter on: no full-list link.
     Panel("suppressions", "Suppressions", "comms.Suppression", ("id", "address", "channel", "reason", "created_at"),
-          lambda u, f: {"address__in": [a for a in (f.get("email"), f.get("phone")) if a]}, ("-created_at",)),
+          lambda u, f: {"address__in": [a for a in (f.get("email"), f.get("phone")) if a]}, ("-created_at",),
+          links_full_list=False),
     Panel("visits", "Bookings", "booking.Visit", ("id", "provider", "visit_type", "status", "scheduled_at", "notes"),
-          _by("user_id"), ("-scheduled_at",), lambda u, f: {"user_id": u}),
+          _by("user_id"), ("-scheduled_at",)),
     Panel("wearables", "Wearable connections", "integrations.WearableConnection",
-          ("id", "provider", "status", "connected_at", "token_expires_at"), _by("user_id"), ("-connected_at",),
-          lambda u, f: {"user_id": u}),
+          ("id", "provider", "status", "connected_at", "token_expires_at"), _by("user_id"), ("-connected_at",)),
     Panel("posts", "Community posts", "community.Post", ("id", "status", "body", "created_at"),
-          _by("author_user_id"), ("-created_at",), lambda u, f: {"author_user_id": u}),
-    Panel("blocks", "Blocks", "follows.Block", ("id", "blocked_id", "created_at"), _by("blocker_id"), ("-created_at",),
-          lambda u, f: {"blocker_id": u}),
+          _by("author_user_id"), ("-created_at",)),
+    Panel("blocks", "Blocks", "follows.Block", ("id", "blocked_id", "created_at"), _by("blocker_id"), ("-created_at",)),
     Panel("attribution", "Affiliate attribution", "affiliates.Attribution",
-          ("id", "affiliate", "channel", "order_id", "attributed_at"), _by("customer_user_id"), ("-attributed_at",),
-          lambda u, f: {"customer_user_id": u}),
+          ("id", "affiliate", "channel", "order_id", "attributed_at"), _by("customer_user_id"), ("-attributed_at",)),
     Panel("biomarkers", "Biomarkers", "clinical.Biomarker", ("id", "code", "value", "unit", "measured_at"),
-          _by("user_id"), ("-measured_at",), lambda u, f: {"user_id": u}),
+          _by("user_id"), ("-measured_at",)),
     Panel("red_flags", "Red flags", "clinical.RedFlag", ("id", "severity", "raised_at", "acknowledged_at"),
-          _by("user_id"), ("-raised_at",), lambda u, f: {"user_id": u}),
+          _by("user_id"), ("-raised_at",)),
     Panel("patient_profile", "Patient graph", "patient_graph.CustomerProfile",
-          ("id", "date_of_birth", "sex", "conditions", "updated_at"), _by("user_id"), (),
-          lambda u, f: {"user_id": u}),
+          ("id", "date_of_birth", "sex", "conditions", "updated_at"), _by("user_id")),
 )  # fmt: skip
 
 
@@ -157,6 +151,6 @@ def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) 
             if a.applies(obj)
         ]
         result.rows.append({"cells": cells, "url": admin_url(opts.label, obj.pk), "actions": actions})
-    if panel.list_params and (len(objects) > panel.limit or objects):
-        result.more_url = _changelist_url(model, panel.list_params(user_id, facts))
+    if panel.links_full_list and objects:
+        result.more_url = _changelist_url(model, panel.lookup(user_id, facts))
     return result
