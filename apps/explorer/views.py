@@ -39,9 +39,9 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _bad_request(request: HttpRequest, message: str, template: str = "explorer/index.html") -> HttpResponse:
+def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
     context = _context(request, title="Audit explorer", error=message, query=AuditQuery(), rows=[])
-    return TemplateResponse(request, template, context, status=400)
+    return TemplateResponse(request, "explorer/index.html", context, status=400)
 
 
 def index(request: HttpRequest, *, preset: dict[str, str] | None = None, heading: str = "") -> HttpResponse:
