@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
+from django.core.cache import cache
 from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -20,6 +22,11 @@ class BackofficeAdminSite(admin.AdminSite):
     index_title = "Platform records"
     #: Admin class for platform models a schema's admin.py does not register itself.
     default_platform_admin: str = "apps.core.admin.PlatformModelAdmin"
+    #: Seconds a person's app list, and the navigation sidebar drawn from it, are reused. Both are
+    #: keyed by that person's permissions, so a role change shows on the next page. 0 turns it off.
+    #: Why: 94 models across 23 schemas cost every admin page ~18 ms of permission checks, URL
+    #: reversing and 50 KB of sidebar markup, more than the page's own query and rows together.
+    app_list_cache_timeout: int = 300
 
     @property
     def login_form(self) -> type | None:  # type: ignore[override]
@@ -50,6 +57,11 @@ class BackofficeAdminSite(admin.AdminSite):
 
         context = super().each_context(request)
         context["site_url"] = None  # "View site" would only lead back here: "/" is the admin
+        key = self.get_app_list_cache_key(request)
+        # The sidebar marks the model being shown, so its markup varies by /admin/<app>/<model>/.
+        context["nav_sidebar_cache"] = (
+            (self.app_list_cache_timeout, key, "/".join(request.path.split("/")[:4])) if key else None
+        )
         context["backoffice_nav"] = (
             nav_links(request.user, path=request.path) if context["has_permission"] else []
         )
@@ -93,7 +105,34 @@ class BackofficeAdminSite(admin.AdminSite):
                 if not self.is_registered(model):
                     self.register(model, default)
 
+    def get_app_list_cache_key(self, request: HttpRequest) -> str | None:
+        """The cache key of this person's app list, or None not to cache it.
+
+        An override must return a key that changes whenever the list would: the default hashes
+        the person's permissions (what Django's admin builds the list from).
+        """
+        user = request.user
+        if not self.app_list_cache_timeout or not user.is_active or not user.is_staff:
+            return None
+        perms = "*" if user.is_superuser else "\n".join(sorted(user.get_all_permissions()))
+        return f"admin-app-list:{self.name}:{hashlib.sha256(perms.encode()).hexdigest()[:32]}"
+
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
+        key = self.get_app_list_cache_key(request) if app_label is None else None
+        if key is None:
+            return self._build_app_list(request, app_label)
+        app_list = cache.get(key)
+        if app_list is None:
+            app_list = self._build_app_list(request, app_label)
+            # Lazy translations (the names) do not pickle; the list is built in one language.
+            for app in app_list:
+                app["name"] = str(app["name"])
+                for model in app["models"]:
+                    model["name"] = str(model["name"])
+            cache.set(key, app_list, self.app_list_cache_timeout)
+        return app_list
+
+    def _build_app_list(self, request: HttpRequest, app_label: str | None) -> list[dict[str, Any]]:
         app_list = super().get_app_list(request, app_label)
         for app in app_list:
             schema = BY_NAME.get(app["app_label"])

@@ -28,4 +28,10 @@ class BrandListFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
-        return queryset.filter(brand_id=value) if value else queryset
+        if not value:
+            return queryset
+        if value not in {brand for brand, _ in self.lookup_choices}:
+            # A brand that does not exist (or is not this person's) matches nothing: answer
+            # without a query rather than scan an index for rows that cannot be there.
+            return queryset.none()
+        return queryset.filter(brand_id=value)

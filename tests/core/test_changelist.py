@@ -8,6 +8,7 @@ from html import unescape
 
 import pytest
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from apps.core import changelist
 
@@ -51,6 +52,34 @@ def test_unfiltered_big_list_shows_the_catalogue_estimate(admin_client, cluster_
     ).fetchone()[0]
     html = admin_client.get(ORDERS).content.decode()
     assert f"about {estimate:,} orders" in html
+
+
+def test_unfiltered_list_of_a_big_table_is_not_counted(admin_client, cluster_admin, monkeypatch):
+    monkeypatch.setattr(changelist, "COUNT_CAP", 60)
+    monkeypatch.setattr(changelist, "TRUSTED_ESTIMATE", 600)
+    cluster_admin.execute("ANALYZE commerce.orders")
+    estimate = cluster_admin.execute(
+        "SELECT reltuples::bigint FROM pg_class WHERE oid = 'commerce.orders'::regclass"
+    ).fetchone()[0]
+    assert estimate > 600
+    with CaptureQueriesContext(connections["platform_commerce"]) as queries:
+        html = admin_client.get(ORDERS).content.decode()
+    assert f"about {estimate:,} orders" in html
+    assert len(row_ids(html)) == 50 and older_link(html)
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    # A filter brings the bounded count back: the estimate is for the whole table only.
+    with CaptureQueriesContext(connections["platform_commerce"]) as queries:
+        html = admin_client.get(ORDERS, {"brand_id": "loop"}).content.decode()
+    assert "60+ orders" in html
+    assert [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+
+
+def test_an_unknown_brand_filter_matches_nothing_without_a_query(admin_client):
+    with CaptureQueriesContext(connections["platform_commerce"]) as queries:
+        response = admin_client.get(ORDERS, {"brand_id": "no-such-brand"})
+    assert response.status_code == 200
+    assert "0 orders" in response.content.decode() and not row_ids(response.content.decode())
+    assert not [q["sql"] for q in queries if "commerce" in q["sql"]]
 
 
 def test_a_damaged_cursor_is_refused_cleanly(admin_client):
