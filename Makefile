@@ -44,6 +44,7 @@ serve: install
 # Benchmarks (run them on the large seed): medians and ratios, then a bounded load run.
 bench: install
 	$(BIN)/python manage.py bench_changelists
+	$(BIN)/python manage.py bench_changelists --all
 	$(BIN)/python manage.py bench_audit
 
 load: install
