@@ -11,6 +11,9 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
 LAST_SEEN_KEY = "backoffice_last_seen"
+# The last-seen time is rewritten at most this often: writing it on every page cost each page a
+# session UPDATE in its own transaction, for precision (seconds) an idle timeout of minutes ignores.
+LAST_SEEN_RESOLUTION_SECONDS = 30
 
 
 class IdleTimeoutMiddleware:
@@ -36,6 +39,6 @@ class IdleTimeoutMiddleware:
                 messages.info(
                     request, f"You were signed out after {settings.SESSION_IDLE_MINUTES} idle minutes."
                 )
-            else:
+            elif LAST_SEEN_KEY not in request.session or now - last_seen >= LAST_SEEN_RESOLUTION_SECONDS:
                 request.session[LAST_SEEN_KEY] = now
         return self.get_response(request)

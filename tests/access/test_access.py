@@ -295,6 +295,19 @@ def test_idle_session_expires_and_is_logged(make_staff):
     ).exists()
 
 
+def test_activity_keeps_a_session_alive_without_a_write_per_page(make_staff):
+    client = make_staff("support")
+    session = client.session
+    session[LAST_SEEN_KEY] = twenty_minutes_ago = time.time() - 20 * 60
+    session.save()
+    assert client.get(reverse("admin:index")).status_code == 200
+    refreshed = client.session[LAST_SEEN_KEY]
+    assert refreshed > twenty_minutes_ago + 19 * 60
+    # Within a few seconds of the last write the session is not rewritten.
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.session[LAST_SEEN_KEY] == refreshed
+
+
 def test_brand_and_role_changes_are_logged(make_staff, django_user_model):
     from django.contrib.auth.models import Group
 

@@ -137,7 +137,9 @@ class Command(BaseCommand):
             timings.append((measure(get(url), runs), model._meta.label))
             self.stderr.write(f"\r{done}/{len(registry)} changelists", ending="")
         self.stderr.write("")
-        self.stdout.write(f"first page of every platform changelist, medians of {runs} runs, ms, slowest first")
+        self.stdout.write(
+            f"first page of every platform changelist, medians of {runs} runs, ms, slowest first"
+        )
         self.stdout.write(f"{'changelist':<40}{'page':>8}{'SQL':>8}")
         for (wall, sql), label in sorted(timings, reverse=True):
             self.stdout.write(f"{label:<40}{wall:>8.1f}{sql:>8.1f}")
