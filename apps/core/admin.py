@@ -508,7 +508,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class CompositeKeyChangeList(PlatformChangeList):
-    def url_for_result(self, result: models.Model) -> str:
+    def change_url(self, result: models.Model) -> str:
         opts = self.opts
         return reverse(
             f"admin:{opts.app_label}_{opts.model_name}_change",

@@ -82,6 +82,21 @@ def estimated_rows(model: type[models.Model]) -> int | None:
 class PlatformChangeList(ChangeList):
     """A ChangeList with bounded counts, keyset paging and a query-free date drill-down."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Row links carry the list's filters (a record's breadcrumb returns to them), appended by
+        # url_for_result. Left to Django, rendering each row would resolve() its URL against
+        # every admin pattern to learn it is not the changelist: ~5 ms a filtered page.
+        self.row_filters, self.preserved_filters = self.preserved_filters, ""
+
+    def url_for_result(self, result: models.Model) -> str:
+        url = self.change_url(result)
+        return f"{url}?{self.row_filters}" if self.row_filters else url
+
+    def change_url(self, result: models.Model) -> str:
+        """The URL of a row's page, without the list's filters."""
+        return super().url_for_result(result)
+
     def get_filters_params(self, params: Any = None) -> dict[str, Any]:
         params = super().get_filters_params(params)
         params.pop(CURSOR_VAR, None)

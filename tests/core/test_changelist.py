@@ -82,6 +82,16 @@ def test_an_unknown_brand_filter_matches_nothing_without_a_query(admin_client):
     assert not [q["sql"] for q in queries if "commerce" in q["sql"]]
 
 
+def test_a_row_opened_from_a_filtered_list_closes_back_to_it(admin_client):
+    html = admin_client.get(ORDERS, {"brand_id": "loop"}).content.decode()
+    links = re.findall(r'<th class="field-id"><a href="([^"]+)"', html)
+    assert len(links) == 50
+    assert all(unescape(link).endswith("/change/?_changelist_filters=brand_id%3Dloop") for link in links)
+    record = admin_client.get(unescape(links[0])).content.decode()
+    close = re.search(r'<a href="([^"]+)" class="closelink">', record)
+    assert close and unescape(close.group(1)) == ORDERS + "?brand_id=loop"
+
+
 def test_a_damaged_cursor_is_refused_cleanly(admin_client):
     response = admin_client.get(ORDERS, {"cursor": "not-a-cursor"})
     assert response.status_code == 302 and "e=1" in response["Location"]
