@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from backoffice.platform_schemas import BY_NAME, SCHEMA_NAMES
 
@@ -58,9 +59,8 @@ class BackofficeAdminSite(admin.AdminSite):
         context = super().each_context(request)
         context["site_url"] = None  # "View site" would only lead back here: "/" is the admin
         key = self.get_app_list_cache_key(request)
-        # The sidebar marks the model being shown, so its markup varies by /admin/<app>/<model>/.
         context["nav_sidebar_cache"] = (
-            (self.app_list_cache_timeout, key, "/".join(request.path.split("/")[:4])) if key else None
+            (self.app_list_cache_timeout, key, self._current_model_path(request)) if key else None
         )
         context["backoffice_nav"] = (
             nav_links(request.user, path=request.path) if context["has_permission"] else []
@@ -116,6 +116,16 @@ class BackofficeAdminSite(admin.AdminSite):
             return None
         perms = "*" if user.is_superuser else "\n".join(sorted(user.get_all_permissions()))
         return f"admin-app-list:{self.name}:{hashlib.sha256(perms.encode()).hexdigest()[:32]}"
+
+    def _current_model_path(self, request: HttpRequest) -> str:
+        """``<app>/<model>`` of the page, what the sidebar marks as current ("" outside models).
+
+        The cached sidebar varies by it, not by the whole path, so a record's page reuses its list's.
+        """
+        index = reverse("admin:index", current_app=self.name)
+        if not request.path.startswith(index):
+            return ""
+        return "/".join(request.path[len(index) :].split("/")[:2])
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         key = self.get_app_list_cache_key(request) if app_label is None else None

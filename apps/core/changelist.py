@@ -46,7 +46,9 @@ class BoundedCountPaginator(Paginator):
     """Counts at most COUNT_CAP + 1 rows: ``SELECT count(*) FROM (... LIMIT 1001)``, unordered,
     so the database stops after the first 1,001 matching rows in whatever order is cheapest.
 
-    A whole big table (no WHERE clause) is not counted: ``estimate`` holds the catalogue's figure.
+    For a whole table (no WHERE clause: no filter, search or brand scope) ``estimate`` holds the
+    catalogue's figure, and past TRUSTED_ESTIMATE rows the table is not counted at all. A scoped
+    or filtered list never gets the whole table's estimate: it would not describe those rows.
     """
 
     estimate: int | None = None
@@ -55,9 +57,8 @@ class BoundedCountPaginator(Paginator):
     def count(self) -> int:
         queryset = self.object_list
         if isinstance(queryset, models.QuerySet) and not queryset.query.where:
-            estimate = estimated_rows(queryset.model)
-            if estimate is not None and estimate > TRUSTED_ESTIMATE:
-                self.estimate = estimate
+            self.estimate = estimated_rows(queryset.model)
+            if self.estimate is not None and self.estimate > TRUSTED_ESTIMATE:
                 return COUNT_CAP + 1
         return queryset.order_by()[: COUNT_CAP + 1].count()
 
@@ -172,8 +173,6 @@ class PlatformChangeList(ChangeList):
             return "older rows"
         if self.paginator.capped:
             estimate = self.paginator.estimate
-            if estimate is None and not self.get_filters_params() and not self.query:
-                estimate = estimated_rows(self.model)
             return f"about {estimate:,}" if estimate and estimate > COUNT_CAP else f"{COUNT_CAP:,}+"
         return f"{self.result_count:,}"
 

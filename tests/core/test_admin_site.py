@@ -15,14 +15,18 @@ def sidebar_of(client, url: str) -> str:
     return response.content.decode().split('id="nav-sidebar"', 1)[1].split("</nav>", 1)[0]
 
 
-def test_sidebar_marks_the_current_model_on_every_page(make_staff):
+def test_sidebar_marks_the_current_model_on_every_page(make_staff, cluster_admin):
     support = make_staff("support")
     users = sidebar_of(support, "/admin/identity/user/")
     orders = sidebar_of(support, "/admin/commerce/order/")
     assert 'class="model-user current-model"' in users and 'class="model-order current-model"' not in users
     assert 'class="model-order current-model"' in orders and 'class="model-user current-model"' not in orders
-    # A row's page marks its model too.
     assert 'class="model-order current-model"' in sidebar_of(support, "/admin/commerce/order/?brand_id=capri")
+    # A record's page marks its model too.
+    order_id = cluster_admin.execute("SELECT id FROM commerce.orders LIMIT 1").fetchone()[0]
+    assert 'class="model-order current-model"' in sidebar_of(
+        support, f"/admin/commerce/order/{order_id}/change/"
+    )
 
 
 def test_sidebar_lists_only_what_the_role_may_view(make_staff):

@@ -54,6 +54,15 @@ def test_unfiltered_big_list_shows_the_catalogue_estimate(admin_client, cluster_
     assert f"about {estimate:,} orders" in html
 
 
+def test_a_brand_scoped_list_never_shows_the_whole_tables_estimate(make_staff, cluster_admin, monkeypatch):
+    monkeypatch.setattr(changelist, "COUNT_CAP", 60)
+    cluster_admin.execute("ANALYZE commerce.orders")
+    manager = make_staff("brand_manager", brands=("loop",))
+    html = manager.get(ORDERS).content.decode()
+    # "about <all brands' orders>" would tell a brand manager the other brands' volume.
+    assert "60+ orders" in html and "about " not in html
+
+
 def test_unfiltered_list_of_a_big_table_is_not_counted(admin_client, cluster_admin, monkeypatch):
     monkeypatch.setattr(changelist, "COUNT_CAP", 60)
     monkeypatch.setattr(changelist, "TRUSTED_ESTIMATE", 600)
