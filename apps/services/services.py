@@ -101,6 +101,20 @@ def _target(action_request: ActionRequest) -> models.Model:
     return model.objects.get(pk=action_request.object_pk)
 
 
+def _decide(*, action_request: ActionRequest, approver: Any, status: str, **fields: Any) -> ActionRequest:
+    """Move a pending request to ``status`` under a row lock, so of two deciders only one wins."""
+    with transaction.atomic():
+        locked = ActionRequest.objects.select_for_update().get(pk=action_request.pk)
+        if locked.status != ActionRequest.Status.PENDING_APPROVAL:
+            raise ActionRefused(f"This request is already {locked.get_status_display()}.")
+        locked.status = status
+        locked.decided_by = approver
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", "decided_by", *fields, "updated_at"])
+    return locked
+
+
 def approve(*, approver: Any, action_request: ActionRequest, request_id: str) -> ActionRequest:
     """A second person approves a pending money action; it is sent now, under the approver's name."""
     if not approver.has_perm(APPROVE_PERMISSION):
@@ -109,13 +123,7 @@ def approve(*, approver: Any, action_request: ActionRequest, request_id: str) ->
         raise ActionRefused("Four eyes: someone other than the requester must approve this.")
     if not may_see_brand(approver, action_request.brand_id):
         raise PermissionDenied("This request belongs to a brand you do not manage.")
-    with transaction.atomic():
-        locked = ActionRequest.objects.select_for_update().get(pk=action_request.pk)
-        if locked.status != ActionRequest.Status.PENDING_APPROVAL:
-            raise ActionRefused(f"This request is already {locked.get_status_display()}.")
-        locked.status = ActionRequest.Status.SENDING
-        locked.decided_by = approver
-        locked.save(update_fields=["status", "decided_by", "updated_at"])
+    locked = _decide(action_request=action_request, approver=approver, status=ActionRequest.Status.SENDING)
     _audit(
         "action_approved", locked, actor=approver, request_id=request_id, requested_by=locked.requested_by_id
     )
@@ -127,14 +135,9 @@ def approve(*, approver: Any, action_request: ActionRequest, request_id: str) ->
 def reject(*, approver: Any, action_request: ActionRequest, request_id: str, note: str = "") -> ActionRequest:
     if not approver.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("Your role may not decide on refunds or ledger adjustments.")
-    with transaction.atomic():
-        locked = ActionRequest.objects.select_for_update().get(pk=action_request.pk)
-        if locked.status != ActionRequest.Status.PENDING_APPROVAL:
-            raise ActionRefused(f"This request is already {locked.get_status_display()}.")
-        locked.status = ActionRequest.Status.REJECTED
-        locked.decided_by = approver
-        locked.error = note
-        locked.save(update_fields=["status", "decided_by", "error", "updated_at"])
+    locked = _decide(
+        action_request=action_request, approver=approver, status=ActionRequest.Status.REJECTED, error=note
+    )
     _audit("action_rejected", locked, actor=approver, request_id=request_id, note=note)
     return locked
 
