@@ -64,22 +64,15 @@ def connect_as(django_db_setup: None):
 @pytest.fixture
 def make_staff(django_user_model, db):
     """A logged-in test client for a staff member with a role (and optionally brands)."""
-    from django.contrib.auth.models import Group
     from django.test import Client
 
-    from apps.access.models import StaffBrand
+    from apps.access.services import assign_role
 
     def make(role: str, *, brands: tuple[str, ...] = (), username: str | None = None) -> Client:
         user = django_user_model.objects.create_user(
-            username or f"{role}-{'-'.join(brands) or 'all'}", password="not-used-in-tests", is_staff=True
+            username or f"{role}-{'-'.join(brands) or 'all'}", password="not-used-in-tests"
         )
-        if role == "superuser":
-            user.is_superuser = True
-            user.save()
-        else:
-            user.groups.add(Group.objects.get(name=role))
-        for brand in brands:
-            StaffBrand.objects.create(user=user, brand_id=brand)
+        assign_role(user=user, role=role, brands=brands)
         client = Client()
         client.force_login(user)
         client.user = user

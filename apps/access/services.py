@@ -52,3 +52,20 @@ def record_phi_view(*, user: Any, obj: models.Model, revealed: bool, panels: lis
         brand_id=getattr(obj, "brand_id", None),
         details={"revealed": revealed, **({"panels": panels} if panels else {})},
     )
+
+
+@transaction.atomic
+def assign_role(*, user: Any, role: str, brands: tuple[str, ...] = ()) -> None:
+    """Make ``user`` a staff member of exactly ``role`` (a group, or "superuser") and ``brands``.
+
+    Idempotent: groups and brands the user had beyond these are removed.
+    """
+    from django.contrib.auth.models import Group
+
+    user.is_staff = True
+    user.is_superuser = role == "superuser"
+    user.save()
+    user.groups.set([] if role == "superuser" else [Group.objects.get(name=role)])
+    user.staff_brands.exclude(brand_id__in=brands).delete()
+    for brand in brands:
+        user.staff_brands.get_or_create(brand_id=brand)

@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from apps.access.roles import sync_roles
+from apps.access.services import assign_role
 
 
 @dataclass
@@ -41,14 +41,7 @@ def create_demo_staff() -> list[DemoStaff]:
         user, _ = user_model.objects.get_or_create(username=username)
         password = secrets.token_urlsafe(12)
         user.set_password(password)
-        user.is_staff = True
-        user.is_superuser = role == "superuser"
-        user.save()
-        if role != "superuser":
-            user.groups.set([Group.objects.get(name=role)])
-        user.staff_brands.exclude(brand_id__in=brands).delete()
-        for brand in brands:
-            user.staff_brands.get_or_create(brand_id=brand)
+        assign_role(user=user, role=role, brands=brands)
         created.append(DemoStaff(role=role, username=username, password=password, brands=list(brands)))
     return created
 

@@ -308,6 +308,20 @@ def test_activity_keeps_a_session_alive_without_a_write_per_page(make_staff):
     assert client.session[LAST_SEEN_KEY] == refreshed
 
 
+def test_reassigning_a_role_removes_what_the_old_one_gave(make_staff, cluster_admin):
+    from apps.access.services import assign_role
+    from apps.commerce.models import Order
+
+    client = make_staff("brand_manager", brands=("capri", "loop"))
+    loop_order = brand_rows(cluster_admin, Order, "loop", limit=1)[0]
+    assert client.get(change(Order, loop_order)).status_code == 200
+    assign_role(user=client.user, role="brand_manager", brands=("capri",))
+    assert client.get(change(Order, loop_order)).status_code == 404
+    assign_role(user=client.user, role="support")
+    assert [g.name for g in client.user.groups.all()] == ["support"]
+    assert client.get(changelist(apps.get_model("affiliates.Affiliate"))).status_code == 403
+
+
 def test_brand_and_role_changes_are_logged(make_staff, django_user_model):
     from django.contrib.auth.models import Group
 

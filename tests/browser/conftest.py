@@ -257,19 +257,11 @@ def page(browser: Browser, live_server: Any) -> Browser:
 @pytest.fixture
 def staff_user(django_user_model: Any) -> Callable[..., Any]:
     """A staff member with a role, brands and a real password (journeys log in through the form)."""
-    from django.contrib.auth.models import Group
-
-    from apps.access.models import StaffBrand
+    from apps.access.services import assign_role
 
     def make(role: str, username: str, *, brands: tuple[str, ...] = ()) -> Any:
-        user = django_user_model.objects.create_user(username, password=STAFF_PASSWORD, is_staff=True)
-        if role == "superuser":
-            user.is_superuser = True
-            user.save()
-        else:
-            user.groups.add(Group.objects.get(name=role))
-        for brand in brands:
-            StaffBrand.objects.create(user=user, brand_id=brand)
+        user = django_user_model.objects.create_user(username, password=STAFF_PASSWORD)
+        assign_role(user=user, role=role, brands=brands)
         return user
 
     return make
