@@ -15,9 +15,7 @@ last page (the deepest there is). Prints medians and ratios; asserts nothing abo
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -33,6 +31,7 @@ from django.test import Client, override_settings
 from django.urls import include, path, reverse
 
 from apps.core.admin import PlatformModelAdmin
+from apps.core.benchmarking import measure, median_ms
 from apps.core.changelist import CURSOR_SALT
 from apps.core.routers import is_platform_alias
 from apps.refcluster import generator
@@ -86,44 +85,10 @@ urlpatterns = [
 ]
 
 
-def median_ms(fn: Callable[[], Any], runs: int) -> float:
-    return measure(fn, runs)[0]
-
-
-def measure(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
-    """Median wall time and median time spent in platform queries, in ms, after one warm-up."""
-    fn()
-    wall, sql = [], []
-    for _ in range(runs):
-        with platform_sql_time() as spent:
-            started = time.perf_counter()
-            fn()
-            wall.append((time.perf_counter() - started) * 1000)
-        sql.append(spent[0])
-    return statistics.median(wall), statistics.median(sql)
-
-
 def _no_statement_timeout(sender: Any, connection: Any, **kwargs: Any) -> None:
     if is_platform_alias(connection.alias):
         with connection.cursor() as cursor:
             cursor.execute("SET statement_timeout = 0")
-
-
-@contextmanager
-def platform_sql_time() -> Iterator[list[float]]:
-    spent = [0.0]
-
-    def timed(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent[0] += (time.perf_counter() - started) * 1000
-
-    with ExitStack() as stack:
-        for alias in filter(is_platform_alias, connections):
-            stack.enter_context(connections[alias].execute_wrapper(timed))
-        yield spent
 
 
 class Command(BaseCommand):

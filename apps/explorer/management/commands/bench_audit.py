@@ -6,7 +6,6 @@ Not a test: it asserts nothing about time; it measures and reports.
 
 from __future__ import annotations
 
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from django.test import Client, override_settings
 from django.urls import include, path, reverse
 
 from apps.commerce.models import AuditLog as CommerceAuditLog
+from apps.core.benchmarking import median_ms
 from apps.explorer import selectors
 from apps.explorer.cursor import encode
 from apps.explorer.query import AuditQuery
@@ -52,16 +52,6 @@ urlpatterns = [
     path("stock-admin/", stock_site.urls),
     path("", include("backoffice.urls")),
 ]
-
-
-def median_ms(fn: Callable[[], Any], runs: int) -> float:
-    fn()  # warm caches and connections; the first run is not representative
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 class Command(BaseCommand):
