@@ -66,13 +66,24 @@ def make_staff(django_user_model, db):
     """A logged-in test client for a staff member with a role (and optionally brands)."""
     from django.test import Client
 
+    from apps.access.roles import get_role
     from apps.access.services import assign_role
 
-    def make(role: str, *, brands: tuple[str, ...] = (), username: str | None = None) -> Client:
+    def make(
+        role: str,
+        *,
+        brands: tuple[str, ...] = (),
+        platform_wide: bool | None = None,
+        username: str | None = None,
+    ) -> Client:
+        """``platform_wide`` defaults to: no brands given and a role that is not brand-bound."""
+        if platform_wide is None:
+            platform_wide = not brands and (role == "superuser" or not get_role(role).brand_bound)
         user = django_user_model.objects.create_user(
-            username or f"{role}-{'-'.join(brands) or 'all'}", password="not-used-in-tests"
+            username or f"{role}-{'-'.join(brands) or ('all' if platform_wide else 'none')}",
+            password="not-used-in-tests",
         )
-        assign_role(user=user, role=role, brands=brands)
+        assign_role(user=user, role=role, brands=brands, platform_wide=platform_wide)
         client = Client()
         client.force_login(user)
         client.user = user

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from apps.access import policy
 from apps.access.models import StaffBrand
 
 User = get_user_model()
@@ -45,4 +46,20 @@ class StaffAdmin(UserAdmin):
 
     @admin.display(description="brands")
     def brand_names(self, obj: User) -> str:
-        return ", ".join(b.brand_id for b in obj.staff_brands.all()) or "all brands"
+        """What the visibility policy makes of this member: every brand only by a grant."""
+        return policy.binding_summary(obj)
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: object, obj: User | None = None, **kwargs: object
+    ) -> HttpResponse:
+        if obj is not None and obj.is_staff:
+            summary = policy.binding_summary(obj)
+            context["brand_visibility"] = summary
+            if summary.startswith("none"):
+                messages.warning(
+                    request,
+                    f"{obj} is bound to no brand and has no platform-wide grant: they see no platform row "
+                    "and can take no action. Add a brand below, or grant “Platform-wide” in the user "
+                    "permissions.",
+                )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)

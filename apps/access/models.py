@@ -5,7 +5,8 @@ from django.db import models
 
 
 class StaffBrand(models.Model):
-    """Binds a staff account to one brand. A staff member with none is platform-wide."""
+    """Binds a staff account to one brand. A staff member with none sees no platform row, unless
+    granted platform-wide visibility explicitly (``access.view_all_brands``)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="staff_brands")
     brand_id = models.TextField(help_text="An id from platform.brands, e.g. capri.")
@@ -38,6 +39,10 @@ class PhiReveal(models.Model):
             ("view_contact", "Can see customers' contact details (email, phone, address)"),
             ("export_records", "Can export records and audit events"),
             ("view_backoffice_audit", "Can review the back-office audit log"),
+            (
+                "view_all_brands",
+                "Platform-wide: sees every brand's records (never implied by having no brand)",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,8 @@ class Role:
     description: str
     schemas: tuple[str, ...]
     permissions: tuple[str, ...] = ()  # "app_label.codename"
+    #: Works for brands: never platform-wide, and with no brand bound sees nothing.
+    brand_bound: bool = False
 
 
 # Support also sees webhooks: partners' missed deliveries reach support first, and redelivery is theirs.
@@ -96,6 +98,7 @@ ROLES: tuple[Role, ...] = (
             ),
             "services.view_actionrequest",
         ),
+        brand_bound=True,
     ),
 )
 ROLE_NAMES = tuple(role.name for role in ROLES)

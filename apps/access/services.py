@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
-from apps.access import phi
+from apps.access import policy
 from apps.access.models import PhiReveal
 from apps.auditlog.services import record_event
 
@@ -16,7 +16,7 @@ from apps.auditlog.services import record_event
 @transaction.atomic
 def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
     """Let ``user`` see ``obj``'s protected fields for PHI_REVEAL_MINUTES, and log why."""
-    if not phi.can_reveal_phi(user):
+    if not policy.can_reveal_phi(user):
         raise PermissionDenied("Your role may not reveal protected health information.")
     model = type(obj)
     object_pk = str(obj.pk)
@@ -25,7 +25,7 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
         model_label=model._meta.label,
         object_pk=object_pk,
         reason=reason.strip(),
-        expires_at=timezone.now() + phi.reveal_duration(),
+        expires_at=timezone.now() + policy.reveal_duration(),
     )
     record_event(
         event_type="phi.revealed",
@@ -36,7 +36,11 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
         details={
             "reason": reveal.reason,
             "expires_at": reveal.expires_at.isoformat(),
-            "fields": sorted(name for name, kind in phi.sensitive_fields(model).items() if kind == phi.PHI),
+            "fields": sorted(
+                name
+                for name, kind in policy.sensitive_fields(model).items()
+                if kind in (policy.PHI, policy.DETAILS)
+            ),
         },
     )
     return reveal
@@ -54,18 +58,67 @@ def record_phi_view(*, user: Any, obj: models.Model, revealed: bool, panels: lis
     )
 
 
-@transaction.atomic
-def assign_role(*, user: Any, role: str, brands: tuple[str, ...] = ()) -> None:
-    """Make ``user`` a staff member of exactly ``role`` (a group, or "superuser") and ``brands``.
+# At most this many entity ids are listed in one phi.viewed / phi.exported event; the count and
+# the filter say the rest.
+LOGGED_ENTITIES = 1000
 
-    Idempotent: groups and brands the user had beyond these are removed.
+
+def record_phi_access(
+    *,
+    user: Any,
+    event_type: str,
+    where: str,
+    entities: list[tuple[str, str, str]],
+    revealed: list[tuple[str, str]] | None = None,
+    **details: Any,
+) -> None:
+    """PHI-bearing rows were shown in a list (a changelist, the audit explorer) or exported.
+
+    ``event_type`` is ``phi.viewed`` or ``phi.exported``; ``entities`` are the
+    ``(source, entity_type, entity_id)`` concerned (the first LOGGED_ENTITIES of them, with the
+    total); ``revealed`` those shown in clear because the viewer had revealed them.
     """
-    from django.contrib.auth.models import Group
+    unique = list(dict.fromkeys(entities))
+    record_event(
+        event_type=event_type,
+        actor=user,
+        entity_type=where,
+        details={
+            "entities": [list(e) for e in unique[:LOGGED_ENTITIES]],
+            "entity_count": len(unique),
+            "revealed": [list(r) for r in (revealed or [])],
+            **details,
+        },
+    )
 
+
+@transaction.atomic
+def assign_role(*, user: Any, role: str, brands: tuple[str, ...], platform_wide: bool) -> None:
+    """Make ``user`` a staff member of exactly ``role`` (a group, or "superuser"), bound to
+    ``brands``, and platform-wide (every brand) only when ``platform_wide`` says so.
+
+    Both are explicit: a staff member with no brand and no platform-wide grant sees no platform
+    row. A brand-bound role (``Role.brand_bound``) is never platform-wide. Idempotent: groups,
+    brands and the grant the user had beyond these are removed.
+    """
+    from django.contrib.auth.models import Group, Permission
+
+    from apps.access.roles import get_role
+
+    if role != "superuser" and platform_wide and get_role(role).brand_bound:
+        raise ValueError(f"The {role} role is bound to brands; it cannot be platform-wide.")
     user.is_staff = True
     user.is_superuser = role == "superuser"
     user.save()
     user.groups.set([] if role == "superuser" else [Group.objects.get(name=role)])
+    app_label, codename = policy.ALL_BRANDS_PERMISSION.split(".")
+    grant = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    if platform_wide:
+        user.user_permissions.add(grant)
+    else:
+        user.user_permissions.remove(grant)
     user.staff_brands.exclude(brand_id__in=brands).delete()
     for brand in brands:
         user.staff_brands.get_or_create(brand_id=brand)
+    for cached in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_backoffice_allowed_brands"):
+        user.__dict__.pop(cached, None)

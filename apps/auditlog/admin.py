@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.access.scoping import scope_queryset
+from apps.access import policy
 from apps.auditlog.models import AuditEvent
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.display import render_json
@@ -41,7 +41,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ("details",)
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return scope_queryset(super().get_queryset(request), request.user)
+        return policy.scope(super().get_queryset(request), request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("access.view_backoffice_audit") or super().has_view_permission(

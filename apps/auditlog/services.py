@@ -13,11 +13,12 @@ from apps.core.request_id import current_request_id
 
 
 def actor_brand(user: Any) -> str:
-    """The staff member's brand as the standard's single ``actor_brand_id``: "*" when platform-wide."""
-    from apps.access.scoping import allowed_brands
+    """The staff member's brands as the standard's single ``actor_brand_id``: "*" only for an
+    explicit platform-wide grant; a member bound to no brand has none ("")."""
+    from apps.access.policy import allowed_brands
 
-    brands = allowed_brands(user) if user is not None else None
-    return ",".join(sorted(brands)) if brands else ALL_BRANDS
+    brands = allowed_brands(user) if user is not None else frozenset()
+    return ALL_BRANDS if brands is None else ",".join(sorted(brands))
 
 
 def record_event(

@@ -21,14 +21,19 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from apps.access import phi
+from apps.access import policy
 from apps.access import services as access_services
 from apps.access.forms import RevealForm
-from apps.access.scoping import scope_queryset
 from apps.core import drift
 from apps.core.changelist import BoundedCountPaginator, PlatformChangeList
 from apps.core.db import isolated
-from apps.core.display import field_display, masked_display, needs_display, unavailable_display
+from apps.core.display import (
+    field_display,
+    masked_display,
+    needs_display,
+    render_json,
+    unavailable_display,
+)
 from apps.core.models import ServiceRef, split_db_table
 
 # SQLSTATEs of a query that names a column or table the cluster no longer has.
@@ -125,7 +130,11 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     # --- columns ------------------------------------------------------------------------
     def get_list_display_fields(self, request: HttpRequest) -> list[models.Field]:
-        """The model fields the changelist shows. An override returns concrete fields."""
+        """The model fields the changelist shows. An override returns concrete fields.
+
+        What each column shows (in clear or masked) is the visibility policy's to say, not this
+        list's: a sensitive field listed here is shown masked to whoever may not see it.
+        """
         fields = {f.name: f for f in self.model._meta.concrete_fields}
         if self.list_display_fields is not None:
             return [fields[name] for name in self.list_display_fields]
@@ -138,17 +147,24 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         chosen += [
             f for f in fields.values() if isinstance(f, ServiceRef | models.ForeignKey) and f not in chosen
         ][:2]
-        date = self.get_date_drilldown_field()
+        date = self.get_date_drilldown_field(request)
         if date and fields[date] not in chosen:
             chosen.append(fields[date])
         return chosen[: self.max_inferred_columns]
 
     def get_list_display(self, request: HttpRequest) -> list[Any]:
         missing = self.get_missing_columns(request)
-        visible = phi.visible_categories(request.user, revealed=False)
         return [
-            self._column(f, compact=True, missing=missing, visible=visible)
+            self._column(request, f, compact=True, missing=missing, revealed=False)
             for f in self.get_list_display_fields(request)
+        ]
+
+    def get_sortable_by(self, request: HttpRequest) -> list[str]:
+        """Only columns the policy lets this person order by (never a masked one)."""
+        return [
+            f.name
+            for f in self.get_list_display_fields(request)
+            if policy.may_use_as_key(request.user, f) and f.column not in self.get_missing_columns(request)
         ]
 
     def get_list_display_links(self, request: HttpRequest, list_display: list[Any]) -> list[Any]:
@@ -156,9 +172,9 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[Any]:
         missing = self.get_missing_columns(request)
-        visible = phi.visible_categories(request.user, revealed=self.get_reveal(request, obj) is not None)
+        revealed = self.get_reveal(request, obj) is not None
         return [
-            self._column(f, compact=False, missing=missing, visible=visible)
+            self._column(request, f, compact=False, missing=missing, revealed=revealed)
             for f in self.model._meta.concrete_fields
         ]
 
@@ -166,28 +182,57 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return self.get_fields(request, obj)
 
     def _column(
-        self, field: models.Field, *, compact: bool, missing: frozenset[str], visible: set[str]
+        self,
+        request: HttpRequest,
+        field: models.Field,
+        *,
+        compact: bool,
+        missing: frozenset[str],
+        revealed: bool,
     ) -> Any:
         if field.column in missing:
             return unavailable_display(field)
-        kind = phi.category(field)
-        if kind and kind not in visible:
+        kind = policy.category(field)
+        if kind == policy.DETAILS:
+            return self._details_display(request, field, compact=compact)
+        if not policy.sees(request.user, kind, revealed=revealed):
             return masked_display(field, kind)
         if compact and field.primary_key:
             return field.name  # the link to the detail page
         return field_display(field, compact=compact) if needs_display(field) else field.name
+
+    def _details_display(self, request: HttpRequest, field: models.Field, *, compact: bool) -> Any:
+        """An audit log's JSON details, each key masked or shown as the policy says for this
+        person, in clear where they revealed the row or the record it is about."""
+        user = request.user
+        schema, _ = split_db_table(self.model._meta.db_table)
+        revealed_records = policy.revealed_records(user)
+
+        def show(obj: models.Model) -> Any:
+            about = policy.audit_row_model(schema, getattr(obj, "entity_type", None))
+            revealed = (self.model._meta.label, str(obj.pk)) in revealed_records or (
+                about is not None and (about, str(getattr(obj, "entity_id", ""))) in revealed_records
+            )
+            details = policy.mask_details(
+                user, getattr(obj, field.attname), schema=schema, model_label=about, revealed=revealed
+            )
+            return render_json(details, compact=compact)
+
+        show.short_description = field.verbose_name  # type: ignore[attr-defined]
+        show.__name__ = field.attname
+        return show
 
     # --- PHI: masked by default, revealed per record with a reason ------------------------
     change_form_template = "admin/platform/change_form.html"
 
     def get_reveal(self, request: HttpRequest, obj: models.Model | None) -> Any:
         """The user's unexpired reveal of ``obj``, if any (looked up once per request)."""
-        if obj is None or not phi.has_phi(self.model):
+        if obj is None or not policy.has_phi(self.model):
             return None
         memo = request.__dict__.setdefault("_phi_reveals", {})
         key = (self.model, str(obj.pk))
         if key not in memo:
-            memo[key] = phi.active_reveal(request.user, self.model, str(obj.pk))
+            memo[key] = policy.active_reveal(request.user, self.model._meta.label, str(obj.pk))
         return memo[key]
 
     def render_change_form(
@@ -210,13 +255,13 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 )
                 for action in self.get_object_actions(request, obj)
             ]
-        if obj is not None and phi.has_phi(self.model):
+        if obj is not None and policy.has_phi(self.model):
             reveal = self.get_reveal(request, obj)
             access_services.record_phi_view(user=request.user, obj=obj, revealed=reveal is not None)
             context.update(
                 has_phi=True,
                 phi_revealed_until=reveal.expires_at if reveal else None,
-                can_reveal_phi=phi.can_reveal_phi(request.user),
+                can_reveal_phi=policy.can_reveal_phi(request.user),
                 reveal_url=reverse(
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_reveal",
                     args=[quote(self._object_id(obj))],
@@ -246,7 +291,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None or not self.has_view_permission(request, obj):
             raise Http404("No such record is visible to you.")
-        if not phi.has_phi(self.model) or not phi.can_reveal_phi(request.user):
+        if not policy.has_phi(self.model) or not policy.can_reveal_phi(request.user):
             raise PermissionDenied("Your role may not reveal protected health information.")
         form = RevealForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -263,7 +308,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "form": form,
             "opts": self.opts,
             "original": obj,
-            "minutes": phi.reveal_duration().seconds // 60,
+            "minutes": policy.reveal_duration().seconds // 60,
         }
         return TemplateResponse(
             request, "admin/platform/reveal.html", context, status=400 if form.errors else 200
@@ -271,15 +316,22 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         """Filtering along relations inside the schema is allowed (every related table is this
-        schema's, and brand scoping still applies), but never on a sensitive column."""
+        schema's, and brand scoping still applies), but only on columns the policy lets this
+        person use as a key: a masked value never narrows a list."""
         model = self.model
         for part in lookup.split("__"):
             try:
                 field = model._meta.get_field(part)
             except FieldDoesNotExist:
                 break  # a lookup type such as "exact" or "in"
-            if getattr(field, "concrete", False) and phi.category(field):
-                return False
+            if getattr(field, "concrete", False):
+                allowed = (
+                    policy.may_use_as_key(request.user, field)
+                    if request is not None
+                    else policy.category(field) == policy.PLAIN
+                )
+                if not allowed:
+                    return False
             if not field.is_relation or field.related_model is None:
                 break
             model = field.related_model
@@ -288,9 +340,9 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # --- actions: every write is a call to the owning service -----------------------------
     def get_object_actions(self, request: HttpRequest, obj: models.Model) -> list[Any]:
         """The service actions this user may take on ``obj`` now (apps.services.actions)."""
-        from apps.services.actions import actions_for
+        from apps.services.actions import available_actions
 
-        return [a for a in actions_for(self.model) if request.user.has_perm(a.permission) and a.applies(obj)]
+        return available_actions(request.user, obj)
 
     def action_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
         """Confirm an action with a reason, then hand it to apps.services (never SQL)."""
@@ -303,7 +355,14 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             action = get_action(action_name)
         except KeyError:
             raise Http404("No such action.") from None
-        if obj is None or action.model != self.model._meta.label:
+        # Checked here as well as by the queryset (defence in depth): the record must be one this
+        # person may view, of a brand they may see.
+        if (
+            obj is None
+            or action.model != self.model._meta.label
+            or not self.has_view_permission(request, obj)
+            or not policy.may_see_brand(request.user, getattr(obj, "brand_id", None))
+        ):
             raise Http404("No such record is visible to you.")
         if not request.user.has_perm(action.permission):
             raise PermissionDenied(f"Your role may not {action.label.lower()}.")
@@ -373,7 +432,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         # Brand scoping happens here, once, for every page built on this admin.
-        queryset = scope_queryset(super().get_queryset(request), request.user)
+        queryset = policy.scope(super().get_queryset(request), request.user)
         missing = self.get_missing_columns(request)
         deferred = [f.name for f in self.model._meta.concrete_fields if f.column in missing]
         return queryset.defer(*deferred) if deferred else queryset
@@ -381,7 +440,18 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        return self._tolerating_drift(request, super().changelist_view, request, extra_context)
+        response = self._tolerating_drift(request, super().changelist_view, request, extra_context)
+        changelist = getattr(response, "context_data", None) and response.context_data.get("cl")
+        if changelist is not None and policy.has_phi(self.model) and changelist.result_list:
+            # A list of PHI-bearing rows was shown (masked): who saw which records is logged.
+            label = self.model._meta.label
+            access_services.record_phi_access(
+                user=request.user,
+                event_type="phi.viewed",
+                where=f"{label} list",
+                entities=[(self.opts.app_label, label, str(obj.pk)) for obj in changelist.result_list],
+            )
+        return response
 
     def _changeform_view(self, request: HttpRequest, *args: Any) -> HttpResponse:
         return self._tolerating_drift(request, super()._changeform_view, request, *args)
@@ -439,17 +509,27 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         filters: list[Any] = []
         if any(f.attname == "brand_id" for f in self.model._meta.concrete_fields):
             filters.append(BrandListFilter)
-        # Choices and booleans filter from their declaration, never from a DISTINCT scan.
+        # Choices and booleans filter from their declaration, never from a DISTINCT scan; a
+        # column the policy keeps from this person is neither a filter nor a facet.
         filters += [
             f.name
             for f in self.model._meta.concrete_fields
-            if (f.choices or isinstance(f, models.BooleanField)) and not f.primary_key
+            if (f.choices or isinstance(f, models.BooleanField))
+            and not f.primary_key
+            and policy.may_use_as_key(request.user, f)
         ]
         return filters
 
-    def get_date_drilldown_field(self) -> str | None:
-        names = {f.name for f in self.model._meta.concrete_fields if isinstance(f, models.DateTimeField)}
-        return next((n for n in DATE_PREFERENCES if n in names), None)
+    def get_date_drilldown_field(self, request: HttpRequest) -> str | None:
+        """The timestamp the list is ordered, paged and drilled down by, or None.
+
+        Only one this person may use as a key: ordering by a masked date would leak it.
+        """
+        names = {f.name: f for f in self.model._meta.concrete_fields if isinstance(f, models.DateTimeField)}
+        return next(
+            (n for n in DATE_PREFERENCES if n in names and policy.may_use_as_key(request.user, names[n])),
+            None,
+        )
 
     # Django's date_hierarchy runs DISTINCT over the table; PlatformChangeList draws its own.
     date_hierarchy = None
@@ -464,19 +544,34 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return BoundedCountPaginator(queryset, per_page, **kwargs)
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
-        date = self.get_date_drilldown_field()
+        date = self.get_date_drilldown_field(request)
         return [f"-{date}"] if date else []
 
     # --- search -------------------------------------------------------------------------
-    def get_natural_key_fields(self) -> tuple[str, ...]:
-        if self.natural_key_fields is not None:
-            return self.natural_key_fields
-        names = {f.name for f in self.model._meta.concrete_fields}
-        return tuple(n for n in NATURAL_KEYS if n in names)
+    def get_natural_key_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        """The natural keys this person may search by: never a column masked for them."""
+        fields = {f.name: f for f in self.model._meta.concrete_fields}
+        names = (
+            self.natural_key_fields
+            if self.natural_key_fields is not None
+            else tuple(n for n in NATURAL_KEYS if n in fields)
+        )
+        return tuple(n for n in names if n in fields and policy.may_use_as_key(request.user, fields[n]))
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         # Non-empty so the search box shows; get_search_results does the work.
-        return ["pk", *self.get_natural_key_fields()]
+        return ["pk", *self.get_natural_key_fields(request)]
+
+    def get_search_help_text(self, request: HttpRequest) -> str:
+        """What the search box accepts for this person, so a refused kind is not a surprise."""
+        keys = [str(self.model._meta.get_field(n).verbose_name) for n in self.get_natural_key_fields(request)]
+        accepted = ", ".join(["an exact id", *(f"{k} (exact or starting with)" for k in keys)])
+        return f"Search by {accepted}."
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        changelist = super().get_changelist_instance(request)
+        changelist.search_help_text = self.get_search_help_text(request)
+        return changelist
 
     def get_search_results(
         self, request: HttpRequest, queryset: models.QuerySet, search_term: str
@@ -498,7 +593,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 condition |= models.Q(pk=value)
             except (ValidationError, ValueError, TypeError):
                 pass  # not an id of this table: only the natural keys can match
-        for name in self.get_natural_key_fields():
+        for name in self.get_natural_key_fields(request):
             alias = f"_search_{name}"
             queryset = queryset.alias(**{alias: Lower(name)})
             condition |= models.Q(**{alias: term.lower()})

@@ -7,7 +7,9 @@ drill-down with DISTINCT over the table. Here, in one place for every platform m
   An unfiltered list of a table the catalogue puts past ``TRUSTED_ESTIMATE`` rows
   (pg_class.reltuples) is not counted at all: the page shows "about <estimate>";
 - past the first pages, "Older" follows a keyset cursor on (date, primary key), so page 1,000
-  costs what page 1 costs;
+  costs what page 1 costs. The cursor is opaque (apps.core.cursors) and the date is one the
+  viewer may use as a key (the visibility policy says which), so it never carries a value the
+  viewer may not see;
 - the date drill-down offers years and months computed from the calendar and filters with
   index-friendly ranges (``>=``/``<``), never querying for the dates that exist.
 """
@@ -20,14 +22,14 @@ from typing import Any
 
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models, router
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from apps.core.cursors import InvalidCursor, decode_cursor, encode_cursor
 from apps.core.models import split_db_table
 
 # Enough to number the ten page links the list shows (500 rows) and to tell "a few hundred" from
@@ -38,7 +40,6 @@ COUNT_CAP = 1_000
 # absorbs stale statistics: reltuples is off by that much only on a table never analysed.
 TRUSTED_ESTIMATE = 100_000
 CURSOR_VAR = "cursor"
-CURSOR_SALT = "changelist.cursor"
 YEARS_SHOWN = 5
 
 
@@ -83,8 +84,9 @@ def estimated_rows(model: type[models.Model]) -> int | None:
 class PlatformChangeList(ChangeList):
     """A ChangeList with bounded counts, keyset paging and a query-free date drill-down."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        self.request = request  # the policy's questions are about this person
+        super().__init__(request, *args, **kwargs)
         # Row links carry the list's filters (a record's breadcrumb returns to them), appended by
         # url_for_result. Left to Django, rendering each row would resolve() its URL against
         # every admin pattern to learn it is not the changelist: ~5 ms a filtered page.
@@ -107,7 +109,7 @@ class PlatformChangeList(ChangeList):
     @property
     def keyset_field(self) -> models.Field | None:
         """The date field the default ordering follows, if the list is in that order."""
-        name = self.model_admin.get_date_drilldown_field()
+        name = self.model_admin.get_date_drilldown_field(self.request)
         if not name or self.params.get("o") or not self.model._meta.pk.concrete:
             return None
         field = self.model._meta.get_field(name)
@@ -125,10 +127,10 @@ class PlatformChangeList(ChangeList):
         token = request.GET.get(CURSOR_VAR)
         if token and self.keyset_field is not None:
             try:
-                value, pk = signing.loads(token, salt=CURSOR_SALT)
+                value, pk = decode_cursor(token, purpose=self._cursor_purpose)
                 value = self.keyset_field.to_python(value)
                 pk = self.model._meta.pk.to_python(pk)
-            except (signing.BadSignature, ValueError, TypeError, ValidationError):
+            except (InvalidCursor, ValueError, TypeError, ValidationError):
                 raise IncorrectLookupParameters(
                     "This page link is damaged; start again from the first page."
                 ) from None
@@ -151,11 +153,25 @@ class PlatformChangeList(ChangeList):
             if page:
                 self.next_cursor = self._cursor_after(page[-1])
 
+    @property
+    def _cursor_purpose(self) -> str:
+        return cursor_purpose(self.model, self.keyset_field)
+
     def _cursor_after(self, obj: models.Model) -> str:
-        value = getattr(obj, self.keyset_field.attname)
-        return signing.dumps(
-            [value.isoformat() if hasattr(value, "isoformat") else value, str(obj.pk)], salt=CURSOR_SALT
-        )
+        return encode_position(self.model, self.keyset_field, getattr(obj, self.keyset_field.attname), obj.pk)
+
+    def get_ordering_field(self, field_name: Any) -> Any:
+        """Django's, restricted to the admin's ``get_sortable_by`` (which asks the visibility
+        policy): a masked column never orders a list, whatever ``o`` says."""
+        order_field = super().get_ordering_field(field_name)
+        if isinstance(order_field, str):
+            try:
+                field = self.model._meta.get_field(order_field.lstrip("-").split("__")[0])
+            except FieldDoesNotExist:
+                return order_field  # not a column: an annotation the admin declared itself
+            if field.name not in self.sortable_by:
+                return None
+        return order_field
 
     @property
     def older_url(self) -> str | None:
@@ -180,7 +196,7 @@ class PlatformChangeList(ChangeList):
     @property
     def date_links(self) -> dict[str, Any] | None:
         """Years, then months: computed from the calendar, filtered as index-friendly ranges."""
-        name = self.model_admin.get_date_drilldown_field()
+        name = self.model_admin.get_date_drilldown_field(self.request)
         if not name:
             return None
         since, until = self.params.get(f"{name}__gte"), self.params.get(f"{name}__lt")
@@ -216,6 +232,17 @@ class PlatformChangeList(ChangeList):
         return self.get_query_string(
             {f"{name}__gte": first.isoformat(), f"{name}__lt": after.isoformat()}, remove=[CURSOR_VAR, "p"]
         )
+
+
+def cursor_purpose(model: type[models.Model], field: models.Field) -> str:
+    """A cursor belongs to one list, ordered by one field: another list refuses it."""
+    return f"changelist:{model._meta.label}:{field.attname}"
+
+
+def encode_position(model: type[models.Model], field: models.Field, value: Any, pk: Any) -> str:
+    """The opaque "Older" cursor that starts after the row at ``(value, pk)``."""
+    shown = value.isoformat() if hasattr(value, "isoformat") else value
+    return encode_cursor([shown, str(pk)], purpose=cursor_purpose(model, field))
 
 
 def _parse_date(value: Any) -> dt.date | None:

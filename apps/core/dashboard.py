@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from apps.access import policy
 from apps.access.roles import ROLE_NAMES
-from apps.access.scoping import scope_queryset
 from apps.core.filters import brand_choices
 from apps.explorer.query import AuditQuery
 from apps.explorer.selectors import audit_page
@@ -87,6 +87,9 @@ class Dashboard:
 
     roles: frozenset[str]
     customer_search: bool = False
+    customer_search_kinds: list[str] | None = None  # what this person may find a customer by
+    #: Why the person sees no platform row (bound to no brand and not platform-wide), if so.
+    no_brands: str = ""
     my_pending: list[RequestItem] | None = None  # asked for by this person, awaiting a second one
     approvals: list[RequestItem] | None = None  # awaiting this person's four-eyes decision
     latest_events: list[Any] | None = None  # the explorer's AuditRows, newest first
@@ -146,9 +149,7 @@ def pending_requests_of(user: Any, *, limit: int = SECTION_ROWS) -> list[Request
 def pending_approvals(user: Any, *, limit: int = SECTION_ROWS) -> list[RequestItem]:
     """Requests of the brands this person may see that wait for a four-eyes decision, oldest first."""
     queryset = ActionRequest.objects.filter(status=ActionRequest.Status.PENDING_APPROVAL)
-    return _items(
-        scope_queryset(queryset, user).select_related("requested_by").order_by("created_at")[:limit]
-    )
+    return _items(policy.scope(queryset, user).select_related("requested_by").order_by("created_at")[:limit])
 
 
 def latest_events(user: Any, *, limit: int = LATEST_EVENTS) -> list[Any]:
@@ -184,8 +185,16 @@ def dashboard_for(user: Any) -> Dashboard:
     """The landing page of one staff member: support first, then compliance, then brands."""
     roles = roles_of(user)
     board = Dashboard(roles=roles)
+    if roles and policy.allowed_brands(user) == frozenset():
+        board.no_brands = (
+            "You are bound to no brand and have no platform-wide grant, so you see no platform records "
+            "and can take no action. Ask a superuser to bind your account to your brands."
+        )
     if "support" in roles:
+        from apps.customers.search import accepted_kinds
+
         board.customer_search = True
+        board.customer_search_kinds = accepted_kinds(user)
         board.my_pending = pending_requests_of(user)
         board.requests_url = reverse("admin:services_actionrequest_changelist")
         board.shortcuts = support_shortcuts(user)

@@ -20,14 +20,15 @@ class DemoStaff:
     username: str
     password: str
     brands: list[str] = field(default_factory=list)
+    platform_wide: bool = False
 
 
-# (role, username, brands). An empty brand list means platform-wide.
-DEMO_STAFF: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("support", "support", ()),
-    ("compliance", "compliance", ()),
-    ("brand_manager", "capri-manager", ("capri",)),
-    ("superuser", "admin", ()),
+# (role, username, brands, platform-wide). Platform-wide is a grant, never implied by no brands.
+DEMO_STAFF: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
+    ("support", "support", (), True),
+    ("compliance", "compliance", (), True),
+    ("brand_manager", "capri-manager", ("capri",), False),
+    ("superuser", "admin", (), True),
 )
 
 
@@ -37,12 +38,20 @@ def create_demo_staff() -> list[DemoStaff]:
     sync_roles()
     user_model = get_user_model()
     created = []
-    for role, username, brands in DEMO_STAFF:
+    for role, username, brands, platform_wide in DEMO_STAFF:
         user, _ = user_model.objects.get_or_create(username=username)
         password = secrets.token_urlsafe(12)
         user.set_password(password)
-        assign_role(user=user, role=role, brands=brands)
-        created.append(DemoStaff(role=role, username=username, password=password, brands=list(brands)))
+        assign_role(user=user, role=role, brands=brands, platform_wide=platform_wide)
+        created.append(
+            DemoStaff(
+                role=role,
+                username=username,
+                password=password,
+                brands=list(brands),
+                platform_wide=platform_wide,
+            )
+        )
     return created
 
 

@@ -22,6 +22,8 @@ from django.utils.text import Truncator
 from apps.core.models import ServiceRef
 
 EMPTY = "\u2014"  # an em dash, as the admin shows empty values
+# What a masked value looks like, whatever it holds (empty or not): the one glyph for every page.
+MASK = "\N{BLACK CIRCLE}" * 6
 
 
 def admin_url(model_label: str, pk: Any) -> str | None:
@@ -109,17 +111,22 @@ def unavailable_display(field: models.Field) -> Callable[[models.Model], Any]:
 
 @cache
 def masked_display(field: models.Field, category: str) -> Callable[[models.Model], Any]:
-    """Stands in for a sensitive column the viewer may not see (apps.access.phi decides which)."""
+    """Stands in for a sensitive column the viewer may not see (apps.access.policy decides which).
+
+    It shows the same glyph whether the value is empty or not: emptiness is information too.
+    """
     label = "PHI" if category == "phi" else "contact"
 
     def show(obj: models.Model) -> Any:
-        if getattr(obj, field.attname, None) in (None, "", [], {}):
-            return EMPTY
-        return format_html('<span class="masked" title="{} masked">{}</span>', label, "\N{BLACK CIRCLE}" * 6)
+        return masked_html(label)
 
     show.short_description = field.verbose_name  # type: ignore[attr-defined]
     show.__name__ = f"{field.attname}_masked"
     return show
+
+
+def masked_html(label: str = "value") -> str:
+    return format_html('<span class="masked" title="{} masked">{}</span>', label, MASK)
 
 
 def render_cell(obj: models.Model, field: models.Field, *, masked_kind: str | None) -> Any:

@@ -16,11 +16,10 @@ from django.db import DatabaseError, models, router
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
-from apps.access import phi
-from apps.access.scoping import scope_queryset
+from apps.access import policy
 from apps.core.db import isolated
 from apps.core.display import admin_url, render_cell
-from apps.services.actions import actions_for
+from apps.services.actions import available_actions
 
 ROWS = 10
 
@@ -115,6 +114,17 @@ def _unavailable(exc: Exception, alias: str) -> str:
     return f"The {alias.removeprefix('platform_')} schema is unavailable right now ({first_line[:160]})."
 
 
+def _ordering(panel: Panel, model: type[models.Model], user: Any) -> list[str]:
+    """The panel's order, without any column the policy keeps from this person (a masked date
+    would still leak through the order of the rows): newest key first instead."""
+    allowed = [
+        name
+        for name in panel.order_by
+        if policy.may_use_as_key(user, model._meta.get_field(name.lstrip("-")))
+    ]
+    return allowed if len(allowed) == len(panel.order_by) else [*allowed, "-pk"]
+
+
 def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) -> PanelResult | None:
     """One panel's rows, or None when the staff member's role does not cover its schema."""
     model = panel.get_model()
@@ -122,33 +132,30 @@ def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) 
     if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
         return None
     fields = [opts.get_field(name) for name in panel.columns]
-    visible = phi.visible_categories(user, revealed=False)
-    kinds = {f.name: phi.category(f) for f in fields}
+    kinds = {f.name: policy.category(f) for f in fields}
     result = PanelResult(panel, headers=[str(f.verbose_name) for f in fields])
-    result.has_phi = phi.PHI in kinds.values()
+    result.has_phi = policy.PHI in kinds.values()
     alias = router.db_for_read(model)
     started = time.perf_counter()
     try:
-        queryset = scope_queryset(model._default_manager.all(), user).filter(**panel.lookup(user_id, facts))
+        queryset = policy.scope(model._default_manager.all(), user).filter(**panel.lookup(user_id, facts))
         if panel.related:
             queryset = queryset.select_related(*panel.related)
         with isolated(alias):  # a failure stays inside this panel
-            objects = list(queryset.order_by(*panel.order_by)[: panel.limit + 1])
+            objects = list(queryset.order_by(*_ordering(panel, model, user))[: panel.limit + 1])
     except DatabaseError as exc:
         result.error = _unavailable(exc, alias)
         return result
     finally:
         result.elapsed_ms = (time.perf_counter() - started) * 1000
-    possible_actions = [a for a in actions_for(model) if user.has_perm(a.permission)]
     for obj in objects[: panel.limit]:
         cells = []
         for f in fields:
             kind = kinds[f.name]
-            cells.append(render_cell(obj, f, masked_kind=kind if kind and kind not in visible else None))
+            cells.append(render_cell(obj, f, masked_kind=None if policy.sees(user, kind) else kind))
         actions = [
             (a, reverse(f"admin:{opts.app_label}_{opts.model_name}_act", args=[quote(str(obj.pk)), a.name]))
-            for a in possible_actions
-            if a.applies(obj)
+            for a in available_actions(user, obj)
         ]
         result.rows.append({"cells": cells, "url": admin_url(opts.label, obj.pk), "actions": actions})
     if panel.links_full_list and objects:

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
-from apps.access.scoping import scope_queryset
+from apps.access import policy
 from apps.customers.panels import PANELS, PanelResult, load_panel
 from apps.explorer import selectors as audit
 from apps.explorer.query import AuditQuery
@@ -37,7 +37,7 @@ def customer(*, user_id: str, staff: Any) -> Any | None:
         key = User._meta.pk.to_python(user_id)
     except ValidationError:
         return None  # not an id at all; a database error, though, must not look like "not found"
-    return scope_queryset(User.objects.all(), staff).filter(pk=key).first()
+    return policy.scope(User.objects.all(), staff).filter(pk=key).first()
 
 
 def customer_page(*, customer_record: Any, staff: Any) -> CustomerPage:

@@ -9,16 +9,21 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from apps.access import phi
+from apps.access import policy
 from apps.access.services import record_phi_view
+from apps.core.display import EMPTY, MASK
 from apps.customers import selectors
-from apps.customers.search import find_customers
-from apps.services.actions import actions_for
+from apps.customers.search import LookupRefused, accepted_kinds, find_customers
+from apps.services.actions import available_actions
 
 
 def search(request: HttpRequest) -> HttpResponse:
     term = request.GET.get("q", "").strip()
-    matches = find_customers(term=term, user=request.user) if term else []
+    refused = ""
+    try:
+        matches = find_customers(term=term, user=request.user) if term else []
+    except LookupRefused as exc:
+        matches, refused = [], str(exc)
     if len(matches) == 1:
         return redirect("customers:detail", user_id=matches[0].user_id)
     context = {
@@ -26,10 +31,11 @@ def search(request: HttpRequest) -> HttpResponse:
         "title": "Find a customer",
         "term": term,
         "matches": matches,
+        "refused": refused,
+        "accepted": accepted_kinds(request.user),
     }
-    return TemplateResponse(
-        request, "customers/search.html", context, status=200 if matches or not term else 404
-    )
+    status = 403 if refused else 200 if matches or not term else 404
+    return TemplateResponse(request, "customers/search.html", context, status=status)
 
 
 def detail(request: HttpRequest, user_id: str) -> HttpResponse:
@@ -39,19 +45,25 @@ def detail(request: HttpRequest, user_id: str) -> HttpResponse:
     page = selectors.customer_page(customer_record=record, staff=request.user)
     if page.phi_panels:
         record_phi_view(user=request.user, obj=record, revealed=False, panels=page.phi_panels)
-    sees_contact = phi.can_view_contact(request.user)
+    fields = {f.name: f for f in type(record)._meta.concrete_fields}
+
+    def shown(name: str) -> str:
+        if not policy.field_visible(request.user, fields[name]):
+            return MASK
+        return getattr(record, name) or EMPTY
+
     user_actions = [
         (a, reverse("admin:identity_user_act", args=[quote(str(record.pk)), a.name]))
-        for a in actions_for(type(record))
-        if request.user.has_perm(a.permission) and a.applies(record)
+        for a in available_actions(request.user, record)
     ]
+    name = shown("display_name")
     context = {
         **admin.site.each_context(request),
-        "title": record.display_name or "Customer",
+        "title": name if name not in (MASK, EMPTY) else f"Customer {record.pk}",
         "page": page,
         "customer": record,
-        "email": record.email if sees_contact else phi.MASK,
-        "phone": (record.phone or "\N{EM DASH}") if sees_contact else phi.MASK,
+        "email": shown("email"),
+        "phone": shown("phone"),
         "can_open_profile": request.user.has_perm("identity.view_user"),
         "user_actions": user_actions,
     }

@@ -1,4 +1,5 @@
-"""Opaque keyset cursors: the (occurred_at, id) of the last row shown, signed against tampering."""
+"""The explorer's keyset cursor: the (occurred_at, id) of the last row shown, made opaque by the
+one cursor codec (apps.core.cursors)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from django.core import signing
+from apps.core.cursors import InvalidCursor, decode_cursor, encode_cursor
 
-SALT = "explorer.cursor"
+__all__ = ["InvalidCursor", "Position", "decode", "encode"]
 
-
-class InvalidCursor(ValueError):
-    pass
+PURPOSE = "explorer"
 
 
 @dataclass(frozen=True, order=True)
@@ -22,14 +21,13 @@ class Position:
 
 
 def encode(position: Position) -> str:
-    return signing.dumps([position.occurred_at.isoformat(), str(position.id)], salt=SALT, compress=True)
+    return encode_cursor([position.occurred_at.isoformat(), str(position.id)], purpose=PURPOSE)
 
 
 def decode(token: str) -> Position:
+    values = decode_cursor(token, purpose=PURPOSE)
     try:
-        occurred_at, id_ = signing.loads(token, salt=SALT)
+        occurred_at, id_ = values
         return Position(dt.datetime.fromisoformat(occurred_at), uuid.UUID(id_))
-    except (signing.BadSignature, ValueError, TypeError) as exc:
-        raise InvalidCursor(
-            "This page link is damaged or from another server; start again from the first page."
-        ) from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InvalidCursor from exc

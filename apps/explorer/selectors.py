@@ -2,13 +2,16 @@
 order and paged by keyset, so page 1,000 costs what page 1 costs. Nothing here counts a table.
 
 Each source is queried through its own alias (no SQL ever spans two schemas); the streams are
-merged in Python.
+merged in Python. Every row leaves here already passed through the visibility policy: scoped to
+the viewer's brands, and its details masked key by key (in clear where the viewer revealed the
+record it is about), so no page, export or panel built on these selectors can show more.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,7 +24,8 @@ from django.db.models import BooleanField, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
-from apps.access.scoping import allowed_brands
+from apps.access import policy
+from apps.access.policy import allowed_brands
 from apps.explorer.cursor import Position
 from apps.explorer.query import AuditQuery
 from apps.explorer.sources import AuditSource, sources_for
@@ -49,9 +53,53 @@ class AuditRow:
     request_id: str | None
     details: Any
 
+    #: The details were masked somewhere for this viewer; ``revealed``: shown in clear by a reveal.
+    masked: bool = False
+    revealed: bool = False
+
     @property
     def position(self) -> Position:
         return Position(self.occurred_at, self.id)
+
+    @property
+    def phi_bearing(self) -> bool:
+        return policy.schema_has_phi(self.source)
+
+
+class _Masker:
+    """Applies the policy to audit details for one viewer (reveals looked up once)."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.revealed = policy.revealed_records(user)
+
+    def is_revealed(self, source: str, row_id: Any, entity_type: str | None, entity_id: str | None) -> bool:
+        if not self.revealed:
+            return False
+        about = policy.audit_row_model(source, entity_type)
+        if about is not None and (about, str(entity_id)) in self.revealed:
+            return True
+        return (f"{source}.AuditLog", str(row_id)) in self.revealed
+
+    def details(
+        self, source: str, row_id: Any, entity_type: str | None, entity_id: str | None, details: Any
+    ) -> tuple[Any, bool]:
+        revealed = self.is_revealed(source, row_id, entity_type, entity_id)
+        shown = policy.mask_details(
+            self.user,
+            details,
+            schema=source,
+            model_label=policy.audit_row_model(source, entity_type),
+            revealed=revealed,
+        )
+        return shown, revealed
+
+    def apply(self, row: AuditRow) -> AuditRow:
+        shown, revealed = self.details(row.source, row.id, row.entity_type, row.entity_id, row.details)
+        row.masked = shown != row.details
+        row.revealed = revealed and row.phi_bearing
+        row.details = shown
+        return row
 
 
 @dataclass
@@ -140,7 +188,8 @@ def audit_page(
             values = ordered[: limit + 1]
         candidates.extend(_rows(source, values))
     candidates.sort(key=_newest_first, reverse=True)
-    rows = candidates[:limit]
+    masker = _Masker(user)
+    rows = [masker.apply(row) for row in candidates[:limit]]
     more = len(candidates) > limit
     return AuditPage(rows=rows, next_position=rows[-1].position if more and rows else None, sources=sources)
 
@@ -186,7 +235,18 @@ def iter_export_rows(
                 .iterator(chunk_size=chunk_size)
             )  # fmt: skip
             streams.append(rows)
-        yield from islice(heapq.merge(*streams, reverse=True), max_rows)
+        merged = islice(heapq.merge(*streams, reverse=True), max_rows)
+        masking = {s.name for s, _ in sources if policy.details_need_masking(user, s.name)}
+        if not masking:
+            yield from merged
+            return
+        masker = _Masker(user)
+        for row in merged:
+            # Only rows whose details could hold something this viewer may not see are parsed.
+            if row[2] in masking and row[-1] is not None:
+                shown, _ = masker.details(row[2], row[1], row[7], row[8], json.loads(row[-1]))
+                row = (*row[:-1], json.dumps(shown, ensure_ascii=False))
+            yield row
 
 
 @dataclass

@@ -12,10 +12,9 @@ from django.apps import apps
 from django.db import models
 
 from apps.auditlog.models import AuditEvent
+from apps.core.entities import BACKOFFICE
 from backoffice.databases import alias_for_schema
 from backoffice.platform_schemas import BY_NAME, SCHEMA_NAMES
-
-BACKOFFICE = "backoffice"
 
 
 @dataclass(frozen=True)

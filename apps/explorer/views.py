@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils.http import urlencode
 
+from apps.access import policy
+from apps.access.services import LOGGED_ENTITIES, record_phi_access
 from apps.auditlog.services import record_event
 from apps.explorer import charts, selectors
 from apps.explorer.cursor import InvalidCursor, decode, encode
@@ -56,6 +58,7 @@ def index(request: HttpRequest, *, preset: dict[str, str] | None = None, heading
     except (InvalidQuery, InvalidCursor) as exc:
         return _bad_request(request, str(exc))
     page = selectors.audit_page(query=query, user=request.user, after=after)
+    _log_phi_rows(request, page.rows, where="audit explorer", filters=query.as_params())
     query_string = urlencode(query.as_params(), doseq=True)
     next_url = None
     if page.next_position is not None:
@@ -79,11 +82,26 @@ def request_view(request: HttpRequest, request_id: str) -> HttpResponse:
     if len(request_id) > 256:
         return _bad_request(request, "That request id is too long to be one.")
     rows = selectors.request_story(request_id=request_id, user=request.user)
+    _log_phi_rows(request, rows, where="audit request story", filters={"request_id": request_id})
     services = sorted({row.source for row in rows})
     context = _context(
         request, title=f"Request {request_id}", rows=rows, request_id=request_id, story_services=services
     )
     return TemplateResponse(request, "explorer/story.html", context)
+
+
+def _log_phi_rows(request: HttpRequest, rows: list[selectors.AuditRow], *, where: str, filters: dict) -> None:
+    """Audit rows of PHI-bearing services were shown (masked or revealed): log who saw which."""
+    phi_rows = [row for row in rows if row.phi_bearing]
+    if phi_rows:
+        record_phi_access(
+            user=request.user,
+            event_type="phi.viewed",
+            where=where,
+            entities=[(row.source, row.entity_type or "", row.entity_id or "") for row in phi_rows],
+            revealed=[(row.source, row.entity_id or "") for row in phi_rows if row.revealed],
+            filters=filters,
+        )
 
 
 def entity_view(request: HttpRequest, entity_type: str, entity_id: str) -> HttpResponse:
@@ -135,9 +153,17 @@ def export_view(request: HttpRequest, fmt: str) -> StreamingHttpResponse | HttpR
         return HttpResponse(str(exc), status=400, content_type="text/plain")
     max_rows = settings.AUDIT_EXPORT_MAX_ROWS
     rows = selectors.iter_export_rows(query=query, user=request.user, max_rows=max_rows)
+    phi_entities = _PhiNotes()
     encode_rows = _csv_chunks if fmt == "csv" else _jsonl_chunks
     response = StreamingHttpResponse(
-        _logged(request, encode_rows(rows), query=query, fmt=fmt, max_rows=max_rows),
+        _logged(
+            request,
+            encode_rows(_noting_phi(rows, phi_entities)),
+            query=query,
+            fmt=fmt,
+            max_rows=max_rows,
+            phi_entities=phi_entities,
+        ),
         content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
     )
     response["Content-Disposition"] = (
@@ -170,6 +196,25 @@ def _jsonl_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
         yield len(batch), "".join(lines)
 
 
+class _PhiNotes:
+    """The entities of PHI-bearing services' rows an export carried: the first LOGGED_ENTITIES
+    distinct ones, and how many rows in all."""
+
+    def __init__(self) -> None:
+        self.entities: dict[tuple[str, str, str], None] = {}
+        self.rows = 0
+
+
+def _noting_phi(rows: Iterator[tuple], notes: _PhiNotes) -> Iterator[tuple]:
+    phi_sources = {name for name in source_names() if policy.schema_has_phi(name)}
+    for row in rows:
+        if row[2] in phi_sources:
+            notes.rows += 1
+            if len(notes.entities) < LOGGED_ENTITIES:
+                notes.entities[(row[2], row[7] or "", row[8] or "")] = None
+        yield row
+
+
 def _batched(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
     batch: list[tuple] = []
     for row in rows:
@@ -182,7 +227,13 @@ def _batched(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
 
 
 def _logged(
-    request: HttpRequest, chunks: Iterator[tuple[int, str]], *, query: AuditQuery, fmt: str, max_rows: int
+    request: HttpRequest,
+    chunks: Iterator[tuple[int, str]],
+    *,
+    query: AuditQuery,
+    fmt: str,
+    max_rows: int,
+    phi_entities: _PhiNotes,
 ) -> Iterator[str]:
     count = 0
     completed = False
@@ -205,3 +256,14 @@ def _logged(
                 "limit_reached": count >= max_rows,
             },
         )
+        if phi_entities.rows:
+            record_phi_access(
+                user=request.user,
+                event_type="phi.exported",
+                where="audit export",
+                entities=list(phi_entities.entities),
+                filters=query.as_params(),
+                phi_rows=phi_entities.rows,
+                format=fmt,
+                completed=completed,
+            )

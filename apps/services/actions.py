@@ -16,6 +16,8 @@ from django import forms
 from django.conf import settings
 from django.db import models
 
+from apps.access.policy import may_see_brand
+
 
 class ReasonForm(forms.Form):
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
@@ -178,6 +180,17 @@ BY_NAME: dict[str, ServiceAction] = {action.name: action for action in ACTIONS}
 
 def actions_for(model: type[models.Model]) -> list[ServiceAction]:
     return [action for action in ACTIONS if action.model == model._meta.label]
+
+
+def available_actions(user: Any, obj: models.Model) -> list[ServiceAction]:
+    """The actions ``user`` may take on ``obj`` now: the one answer every page gives.
+
+    The role's permission, a record of a brand the visibility policy lets them see (a staff
+    member bound to no brand may take none), and the record's state.
+    """
+    if not may_see_brand(user, getattr(obj, "brand_id", None)):
+        return []
+    return [a for a in actions_for(type(obj)) if user.has_perm(a.permission) and a.applies(obj)]
 
 
 def get_action(name: str) -> ServiceAction:

@@ -10,8 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
-from apps.access.scoping import scope_queryset
+from apps.access import policy
 from apps.core.admin import ReadOnlyAdminMixin
+from apps.core.display import render_json
 from apps.services import services
 from apps.services.models import ActionRequest
 
@@ -24,9 +25,35 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("=object_pk", "=request_id")
     change_form_template = "admin/services/actionrequest/change_form.html"
     show_full_result_count = False
+    #: Shown only through the visibility policy (get_readonly_fields).
+    masked_json_fields = ("params", "response")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return self.get_readonly_fields(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        """Every field read-only; the parameters and the service's answer through the policy."""
+        user = request.user
+
+        def masked(obj: ActionRequest, value: Any) -> Any:
+            schema = obj.model_label.partition(".")[0]
+            return render_json(
+                policy.mask_details(user, value, schema=schema, model_label=obj.model_label), compact=False
+            )
+
+        def shown_params(obj: ActionRequest) -> Any:
+            return masked(obj, obj.params)
+
+        def shown_response(obj: ActionRequest) -> Any:
+            return masked(obj, obj.response)
+
+        shown_params.short_description = "parameters"  # type: ignore[attr-defined]
+        shown_response.short_description = "service's answer"  # type: ignore[attr-defined]
+        names = [f.name for f in ActionRequest._meta.concrete_fields if f.name not in self.masked_json_fields]
+        return [*names, shown_params, shown_response]
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return scope_queryset(super().get_queryset(request), request.user).select_related(
+        return policy.scope(super().get_queryset(request), request.user).select_related(
             "requested_by", "decided_by"
         )
 

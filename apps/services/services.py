@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, models, transaction
 
-from apps.access.scoping import may_see_brand
+from apps.access.policy import may_see_brand
 from apps.auditlog.services import actor_brand, record_event
 from apps.services.actions import ServiceAction, get_action
 from apps.services.client import Actor, ServiceClient, ServiceError

@@ -269,7 +269,8 @@ def test_logins_and_failed_logins_are_logged(client, django_user_model):
     response = client.post(reverse("admin:login"), {"username": "agent", "password": "correct horse battery"})
     assert response.status_code == 302
     login = AuditEvent.objects.get(event_type="staff.login")
-    assert login.actor_type == "staff" and login.actor_brand_id == "*"
+    # Bound to no brand and not platform-wide: the event says so, never "*" (every brand).
+    assert login.actor_type == "staff" and login.actor_brand_id == ""
 
 
 def test_repeated_failed_logins_lock_the_account(client, django_user_model):
@@ -315,9 +316,9 @@ def test_reassigning_a_role_removes_what_the_old_one_gave(make_staff, cluster_ad
     client = make_staff("brand_manager", brands=("capri", "loop"))
     loop_order = brand_rows(cluster_admin, Order, "loop", limit=1)[0]
     assert client.get(change(Order, loop_order)).status_code == 200
-    assign_role(user=client.user, role="brand_manager", brands=("capri",))
+    assign_role(user=client.user, role="brand_manager", brands=("capri",), platform_wide=False)
     assert client.get(change(Order, loop_order)).status_code == 404
-    assign_role(user=client.user, role="support")
+    assign_role(user=client.user, role="support", brands=(), platform_wide=True)
     assert [g.name for g in client.user.groups.all()] == ["support"]
     assert client.get(changelist(apps.get_model("affiliates.Affiliate"))).status_code == 403
 

@@ -261,7 +261,7 @@ def staff_user(django_user_model: Any) -> Callable[..., Any]:
 
     def make(role: str, username: str, *, brands: tuple[str, ...] = ()) -> Any:
         user = django_user_model.objects.create_user(username, password=STAFF_PASSWORD)
-        assign_role(user=user, role=role, brands=brands)
+        assign_role(user=user, role=role, brands=brands, platform_wide=not brands)
         return user
 
     return make

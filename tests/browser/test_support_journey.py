@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.access.phi import MASK
+from apps.core.display import MASK
 from apps.refcluster import generator
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from apps.core.display import MASK
 from apps.explorer import links
 
 register = template.Library()
@@ -82,7 +83,11 @@ def details_cell(details: Any) -> SafeString:
             '<tr class="{}"><th scope="row">{}</th><td class="before">{}</td><td class="after">{}</td></tr>',
             (
                 (
-                    "changed" if before.get(k) != after.get(k) else "same",
+                    "masked"
+                    if MASK in (before.get(k), after.get(k))
+                    else "changed"
+                    if before.get(k) != after.get(k)
+                    else "same",
                     k,
                     _json(before.get(k)),
                     _json(after.get(k)),
