@@ -316,3 +316,29 @@ def details_need_masking(user: Any, schema: str) -> bool:
 def audit_row_model(source: str, entity_type: str | None) -> str | None:
     """The model an audit row is about, for reveals and before/after classification."""
     return entity_model_label(source, entity_type) if entity_type else None
+
+
+# --- classification against the live cluster ------------------------------------------------
+def unclassified_live_columns(*, schemas: Iterable[str], using: str) -> list[tuple[str, str, str, str]]:
+    """Columns of the live cluster that the classification does not list and that are not keys
+    (the primary key, ``brand_id``, an in-schema foreign key): ``(schema, table, column, treated
+    as)``. Until someone classifies them, the policy treats them as PHI or contact details."""
+    from apps.core.catalog import describe_schema
+
+    mapped_keys: dict[tuple[str, str], set[str]] = {}
+    for model in apps.get_models():
+        try:
+            where = split_db_table(model._meta.db_table)
+        except ValueError:
+            continue
+        mapped_keys[where] = {f.column for f in model._meta.concrete_fields if _is_key(f)}
+    found = []
+    for schema in schemas:
+        for table in describe_schema(schema=schema, using=using).values():
+            keys = {"brand_id", *table.primary_key, *table.foreign_keys, *mapped_keys.get((schema, table.name), ())}
+            for column in table.columns:
+                if column.name in keys or (table.name == "audit_log" and column.name in classification.AUDIT_LOG):
+                    continue
+                if classification.declared(schema, table.name, column.name) is None:
+                    found.append((schema, table.name, column.name, unclassified_category(schema)))
+    return found

@@ -20,17 +20,32 @@ class Command(BaseCommand):
         unknown = sorted(set(schemas or []) - set(SCHEMA_NAMES))
         if unknown:
             raise CommandError(f"Unknown schema(s): {', '.join(unknown)}")
+        from apps.access.policy import unclassified_live_columns
+
         report = drift.compare(schemas=schemas)
+        unclassified = unclassified_live_columns(schemas=schemas or SCHEMA_NAMES, using=drift.CATALOG_ALIAS)
         if format == "json":
-            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+            document = report.as_dict()
+            document["unclassified"] = [
+                {"schema": s, "table": t, "column": c, "masked_as": treated} for s, t, c, treated in unclassified
+            ]
+            self.stdout.write(json.dumps(document, indent=2))
         else:
             for finding in report.breaking:
                 self.stdout.write(self.style.ERROR(f"BREAKING  {finding.message}"))
             for finding in report.news:
                 self.stdout.write(self.style.WARNING(f"news      {finding.message}"))
+            for schema, table, column, treated in unclassified:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"unclassified {schema}.{table}.{column}: masked as {treated} until classified in "
+                        "apps/access/classification.py"
+                    )
+                )
             checked = len(schemas or SCHEMA_NAMES)
             summary = (
-                f"{checked} schema(s) checked: {len(report.breaking)} breaking, {len(report.news)} news."
+                f"{checked} schema(s) checked: {len(report.breaking)} breaking, {len(report.news)} news, "
+                f"{len(unclassified)} unclassified column(s)."
             )
             self.stdout.write(self.style.SUCCESS(summary) if report.breaking == [] else summary)
         if report.breaking:
