@@ -185,8 +185,9 @@ BROKEN_CASES = [
         id="audit_log-column-type-changed",
     ),
     pytest.param(
+        # The new column is not classified either: the back-office masks it until it is (rule 0).
         "ALTER TABLE comms.audit_log ADD COLUMN ip inet",
-        {(V, 4, "comms", "audit_log")},
+        {(V, 4, "comms", "audit_log"), (W, 0, "comms", "audit_log")},
         "comms.audit_log has a non-standard column ip.",
         id="audit_log-extra-column",
     ),
@@ -230,7 +231,7 @@ BROKEN_CASES = [
     ),
     pytest.param(
         "ALTER TABLE payments.charges ADD COLUMN identity_user_id UUID REFERENCES identity.users (id)",
-        {(V, 5, "payments", "charges")},
+        {(V, 5, "payments", "charges"), (W, 0, "payments", "charges")},
         "references identity.users",
         id="cross-schema-foreign-key",
     ),
