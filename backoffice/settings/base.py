@@ -24,6 +24,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 ROOT_URLCONF = "backoffice.urls"
+# Proxies (addresses or networks) whose X-Request-Id becomes the request's id; from anyone else
+# it is only kept as client_request_id in the audit details (apps.core.request_id). None by default.
+REQUEST_ID_TRUSTED_PROXIES = env.list("REQUEST_ID_TRUSTED_PROXIES", default=[])
 WSGI_APPLICATION = "backoffice.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
