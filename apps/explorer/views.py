@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils.http import urlencode
 
 from apps.auditlog.services import record_event
+from apps.core import spreadsheet
 from apps.explorer import charts, selectors
 from apps.explorer.cursor import InvalidCursor, decode, encode
 from apps.explorer.query import AuditQuery, InvalidQuery, parse_query
@@ -115,7 +115,7 @@ def volume_view(request: HttpRequest) -> HttpResponse:
 
 
 class _Buffer(list):
-    """A csv.writer target that collects lines, to be flushed in batches."""
+    """A CSV writer's target that collects lines, to be flushed in batches."""
 
     def write(self, value: str) -> None:
         self.append(value)
@@ -147,8 +147,9 @@ def export_view(request: HttpRequest, fmt: str) -> StreamingHttpResponse | HttpR
 
 
 def _csv_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
+    """CSV with formula-like cells neutralised (apps.core.spreadsheet); JSON Lines stays exact."""
     buffer = _Buffer()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     for batch in _batched(rows):
         # Columns in EXPORT_COLUMNS order: source first, then the standard audit columns.

@@ -264,6 +264,42 @@ def test_csv_export_matches_the_filter_and_is_logged(compliance, cluster_admin):
     assert logged.details["completed"] is True
 
 
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\r=1"]
+
+
+@pytest.fixture
+def formula_rows(cluster_admin):
+    """Platform audit rows whose text columns start like spreadsheet formulas; removed afterwards."""
+    request_id = f"csv-injection-{uuid.uuid4().hex}"
+    ids = [uuid.uuid4() for _ in FORMULAS]
+    for pk, value in zip(ids, FORMULAS, strict=True):
+        cluster_admin.execute(
+            "INSERT INTO payments.audit_log (id, occurred_at, actor_type, actor_id, actor_brand_id, event_type,"
+            " entity_type, entity_id, brand_id, request_id, details)"
+            " VALUES (%s, now(), 'user', %s, NULL, %s, 'charge', %s, 'capri', %s, %s)",
+            [pk, value, value, value, request_id, json.dumps({"note": value})],
+        )
+    yield request_id
+    cluster_admin.execute("DELETE FROM payments.audit_log WHERE request_id = %s", [request_id])
+
+
+def test_csv_export_neutralises_formula_cells_and_jsonl_stays_exact(compliance, client, formula_rows):
+    client.post(reverse("admin:login"), {"username": "=cmd|' /C calc'!A0", "password": "whatever"})
+    response = compliance.get(reverse("explorer:export_csv"), {"request_id": formula_rows})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert sorted((r["actor_id"], r["event_type"], r["entity_id"]) for r in rows) == sorted(
+        ("'" + value,) * 3 for value in FORMULAS
+    )
+    assert all(json.loads(r["details"])["note"] in FORMULAS for r in rows)  # JSON text starts with "{"
+    failed = compliance.get(reverse("explorer:export_csv"), {"event_type": "staff.login_failed"})
+    logins = list(csv.DictReader(io.StringIO(b"".join(failed.streaming_content).decode(), newline="")))
+    assert [r["actor_id"] for r in logins] == ["'=cmd|' /C calc'!A0"]
+    exact = export(compliance, request_id=formula_rows)
+    assert sorted(
+        (r["actor_id"], r["event_type"], r["entity_id"], r["details"]["note"]) for r in exact
+    ) == sorted((value,) * 4 for value in FORMULAS)
+
+
 @override_settings(AUDIT_EXPORT_MAX_ROWS=25)
 def test_export_is_bounded_by_the_row_limit(compliance):
     rows = export(compliance)
