@@ -31,11 +31,11 @@ class BackofficeAdminSite(admin.AdminSite):
 
     @property
     def login_form(self) -> type | None:  # type: ignore[override]
-        """With REQUIRE_2FA the login form asks for a TOTP code as well as the password."""
+        """With REQUIRE_2FA the login form asks for a TOTP code with the password, checking both together."""
         if settings.REQUIRE_2FA:
-            from django_otp.admin import OTPAdminAuthenticationForm
+            from apps.access.forms import TwoFactorLoginForm
 
-            return OTPAdminAuthenticationForm
+            return TwoFactorLoginForm
         return None
 
     @property

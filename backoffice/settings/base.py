@@ -135,6 +135,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "admin:login"
+# Where a login lands when its `next` is missing or not ours (another host, //host, javascript:).
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Login throttling (django-axes): lock a username+IP after this many failures, for this long.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
