@@ -200,8 +200,11 @@ SERVICE_URLS = {
 SERVICE_TOKENS = {
     s.name: env.str(f"SERVICE_{s.name.upper()}_TOKEN", default=f"standin-{s.name}-token") for s in SCHEMAS
 }
-# Refunds above this (in cents) need a second person's approval; ledger adjustments always do.
+# Four eyes (apps.services.services.approval_reason): a refund needs a second person's approval
+# when it would bring the charge's refunds (made and pending) over FOUR_EYES_REFUND_CENTS, or what
+# its requester sent alone that day (UTC) over FOUR_EYES_DAILY_REFUND_CENTS; ledger adjustments always do.
 FOUR_EYES_REFUND_CENTS = env.int("FOUR_EYES_REFUND_CENTS", default=10_000)
+FOUR_EYES_DAILY_REFUND_CENTS = env.int("FOUR_EYES_DAILY_REFUND_CENTS", default=50_000)
 
 # --- logging ---------------------------------------------------------------------------------
 # LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.
