@@ -45,6 +45,15 @@ class BackofficeAdminSite(admin.AdminSite):
             return "otp/admin111/login.html"
         return None
 
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """Every admin view; a model's changelist first checks its parameters (apps.core.params)."""
+        model_admin = getattr(view, "__self__", None)
+        if isinstance(model_admin, admin.ModelAdmin) and view.__name__ == "changelist_view":
+            from apps.core.params import checked_changelist
+
+            view = checked_changelist(model_admin, view)
+        return super().admin_view(view, cacheable)
+
     def has_permission(self, request: HttpRequest) -> bool:
         allowed = super().has_permission(request)
         if allowed and settings.REQUIRE_2FA:

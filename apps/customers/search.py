@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from apps.access.scoping import scope_queryset
 
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,}$")
+MAX_TERM = 200  # longer than any identifier the box accepts
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def find_customers(*, term: str, user: Any) -> list[Match]:
     from apps.payments.models import Charge
 
     term = term.strip()
-    if not term or len(term) > 200:
+    if not term or len(term) > MAX_TERM:
         return []
     found: list[Match] = []
     try:

@@ -11,13 +11,14 @@ from django.urls import reverse
 
 from apps.access import phi
 from apps.access.services import record_phi_view
+from apps.core import params
 from apps.customers import selectors
-from apps.customers.search import find_customers
+from apps.customers.search import MAX_TERM, find_customers
 from apps.services.actions import actions_for
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    term = request.GET.get("q", "").strip()
+    term = params.text("q", request.GET.get("q", ""), max_length=MAX_TERM).strip()
     matches = find_customers(term=term, user=request.user) if term else []
     if len(matches) == 1:
         return redirect("customers:detail", user_id=matches[0].user_id)
@@ -33,6 +34,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, user_id: str) -> HttpResponse:
+    params.uuid_value("customer id", user_id)
     record = selectors.customer(user_id=user_id, staff=request.user)
     if record is None:
         raise Http404("No such customer is visible to you.")

@@ -317,7 +317,9 @@ def test_export_is_bounded_by_the_row_limit(compliance):
         ({"service": "nosuch"}, "Unknown service"),
         ({"since": "last tuesday"}, "since must be a date"),
         ({"until": "2026-13-45"}, "until must be a date"),
-        ({"actor_id": "x" * 10_000}, "longest accepted is 256"),
+        ({"actor_id": "x" * 1_000}, "longest accepted is 256"),
+        ({"actor_id": "x" * 10_000}, "longest accepted is 4,096"),  # any parameter (apps.core.params)
+        ({"entity_id": "a\x00b"}, "entity_id contains a NUL character"),
         ({"since": "2026-05-01", "until": "2026-04-01"}, "since is after until"),
     ],
 )
