@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from django.apps import apps
 from django.urls import reverse
@@ -13,7 +13,7 @@ from apps.core.modelgen import class_name
 from apps.explorer.sources import BACKOFFICE
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: entity types come from platform rows, whatever they hold
 def entity_model_label(source: str, entity_type: str) -> str | None:
     """The model an audit row's entity_type names inside its source schema, if one matches."""
     if source == BACKOFFICE:

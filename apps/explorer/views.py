@@ -87,6 +87,9 @@ def request_view(request: HttpRequest, request_id: str) -> HttpResponse:
 
 
 def entity_view(request: HttpRequest, entity_type: str, entity_id: str) -> HttpResponse:
+    """An entity's timeline; "-" stands for a row that names an id without a type: any type."""
+    if entity_type == "-":
+        return index(request, preset={"entity_id": entity_id}, heading=f"Timeline of {entity_id}")
     return index(
         request,
         preset={"entity_type": entity_type, "entity_id": entity_id},

@@ -338,3 +338,56 @@ def test_volume_picture_is_an_svg_per_service_or_event_type(compliance):
         reverse("explorer:volume"), {"brand": "capri", "by": "event_type"}
     ).content.decode()
     assert "order.placed (" in by_event
+
+
+# --- rows that hold anything ------------------------------------------------------------------
+
+ODD_ROWS = [
+    # (actor_id, entity_type, entity_id, details as JSON text)
+    ("", "", "entity-without-type", "[1, 2]"),
+    ("line\nbreak", "a/b", "x\ny", '"just a string"'),
+    ("/", "no_such_entity", "/", '{"before": 1, "after": [2]}'),
+    ("huge", "user", "u-1", '{"n": ' + "9" * 5000 + "}"),
+    ("deep", "charge", "not-a-uuid", "[" * 3000 + "]" * 3000),
+    ("x" * 20_000, None, None, None),
+]
+
+
+@pytest.fixture
+def odd_rows(cluster_admin):
+    request_id = f"odd-rows-{uuid.uuid4().hex}"
+    ids = [uuid.uuid4() for _ in ODD_ROWS]
+    for pk, (actor_id, entity_type, entity_id, details) in zip(ids, ODD_ROWS, strict=True):
+        cluster_admin.execute(
+            "INSERT INTO payments.audit_log (id, occurred_at, actor_type, actor_id, event_type, entity_type,"
+            " entity_id, brand_id, request_id, details) VALUES (%s, now(), 'user', %s, 'odd.row', %s, %s, 'capri', %s,"
+            " %s::jsonb)",
+            [pk, actor_id, entity_type, entity_id, request_id, details],
+        )
+    yield request_id, [str(pk) for pk in ids]
+    cluster_admin.execute("DELETE FROM payments.audit_log WHERE request_id = %s", [request_id])
+
+
+@pytest.mark.parametrize("role", ["compliance", "support", "superuser"])
+def test_rows_holding_anything_render_on_every_page(make_staff, admin_client, odd_rows, role):
+    request_id, ids = odd_rows
+    client = admin_client if role == "superuser" else make_staff(role)
+    pages = [
+        INDEX,
+        reverse("explorer:request", args=[request_id]),
+        reverse("explorer:entity", args=["-", "entity-without-type"]),
+        reverse("explorer:actor", args=["deep"]),
+        reverse("admin:index"),
+        reverse("admin:payments_auditlog_changelist"),
+        *(reverse("admin:payments_auditlog_change", args=[pk]) for pk in ids),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code in (200, 403), (url, response.status_code)
+    story = client.get(reverse("explorer:request", args=[request_id])).content.decode()
+    assert all(f'data-id="{pk}"' in story for pk in ids)
+    assert "9" * 5000 in story  # a number Python will not convert is shown as its digits
+    timeline = client.get(reverse("explorer:entity", args=["-", "entity-without-type"])).content.decode()
+    assert f'data-id="{ids[0]}"' in timeline
+    assert f"/audit/?request_id={request_id}" not in story  # a usable id keeps its drill-down path
+    assert "/audit/?actor_id=line%0Abreak" in story  # one that cannot be a path is a filter instead
