@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "apps.core.errors.bad_request"
 handler500 = "apps.core.errors.server_error"

@@ -22,6 +22,7 @@ A masked value is ``MASK`` whatever it holds, empty or not.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -335,9 +336,16 @@ def unclassified_live_columns(*, schemas: Iterable[str], using: str) -> list[tup
     found = []
     for schema in schemas:
         for table in describe_schema(schema=schema, using=using).values():
-            keys = {"brand_id", *table.primary_key, *table.foreign_keys, *mapped_keys.get((schema, table.name), ())}
+            keys = {
+                "brand_id",
+                *table.primary_key,
+                *table.foreign_keys,
+                *mapped_keys.get((schema, table.name), ()),
+            }
             for column in table.columns:
-                if column.name in keys or (table.name == "audit_log" and column.name in classification.AUDIT_LOG):
+                if column.name in keys or (
+                    table.name == "audit_log" and column.name in classification.AUDIT_LOG
+                ):
                     continue
                 if classification.declared(schema, table.name, column.name) is None:
                     found.append((schema, table.name, column.name, unclassified_category(schema)))

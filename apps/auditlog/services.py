@@ -36,8 +36,13 @@ def record_event(
     """Append one event. ``actor`` defaults to the user of the request being served.
 
     ``actor_id`` names an actor without an account (a failed login's attempted username).
+    An X-Request-Id the client sent (not the request id unless it came from a trusted proxy,
+    see apps.core.request_id) is kept in ``details`` as ``client_request_id``.
     """
     request = request or current_request()
+    client_request_id = getattr(request, "client_request_id", None)
+    if client_request_id:
+        details = {**(details or {}), "client_request_id": client_request_id}
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
     return AuditEvent.objects.create(

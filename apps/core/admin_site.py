@@ -31,11 +31,11 @@ class BackofficeAdminSite(admin.AdminSite):
 
     @property
     def login_form(self) -> type | None:  # type: ignore[override]
-        """With REQUIRE_2FA the login form asks for a TOTP code as well as the password."""
+        """With REQUIRE_2FA the login form asks for a TOTP code with the password, checking both together."""
         if settings.REQUIRE_2FA:
-            from django_otp.admin import OTPAdminAuthenticationForm
+            from apps.access.forms import TwoFactorLoginForm
 
-            return OTPAdminAuthenticationForm
+            return TwoFactorLoginForm
         return None
 
     @property
@@ -44,6 +44,15 @@ class BackofficeAdminSite(admin.AdminSite):
         if settings.REQUIRE_2FA:
             return "otp/admin111/login.html"
         return None
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """Every admin view; a model's changelist first checks its parameters (apps.core.params)."""
+        model_admin = getattr(view, "__self__", None)
+        if isinstance(model_admin, admin.ModelAdmin) and view.__name__ == "changelist_view":
+            from apps.core.params import checked_changelist
+
+            view = checked_changelist(model_admin, view)
+        return super().admin_view(view, cacheable)
 
     def has_permission(self, request: HttpRequest) -> bool:
         allowed = super().has_permission(request)

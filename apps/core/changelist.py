@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from apps.core.cursors import InvalidCursor, decode_cursor, encode_cursor
 from apps.core.models import split_db_table
+from apps.core.params import InvalidParameter
 
 # Enough to number the ten page links the list shows (500 rows) and to tell "a few hundred" from
 # "more than a thousand"; past it, "Older" pages by cursor. Counting 10,000 index entries instead
@@ -84,9 +85,19 @@ def estimated_rows(model: type[models.Model]) -> int | None:
 class PlatformChangeList(ChangeList):
     """A ChangeList with bounded counts, keyset paging and a query-free date drill-down."""
 
+    #: Parameters it reads itself, not filters (apps.core.params.check_changelist skips them).
+    own_parameters = (CURSOR_VAR,)
+
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         self.request = request  # the policy's questions are about this person
-        super().__init__(request, *args, **kwargs)
+        try:
+            super().__init__(request, *args, **kwargs)
+        except IncorrectLookupParameters as exc:
+            # Not Django's redirect to "?e=1", which drops the filters without a word: a 400 that says why.
+            # Raised without a message only for a page past the end (Django's InvalidPage).
+            raise InvalidParameter(
+                str(exc) or "This list has no such page; go back to the first page."
+            ) from None
         # Row links carry the list's filters (a record's breadcrumb returns to them), appended by
         # url_for_result. Left to Django, rendering each row would resolve() its URL against
         # every admin pattern to learn it is not the changelist: ~5 ms a filtered page.

@@ -6,7 +6,7 @@ record covers the audit rows about it; the keys of a before/after diff are that 
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from django.apps import apps
 
@@ -15,7 +15,7 @@ from apps.core.modelgen import class_name
 BACKOFFICE = "backoffice"
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: entity types come from platform rows, whatever they hold
 def entity_model_label(source: str, entity_type: str) -> str | None:
     """The model an audit row's entity_type names inside its source schema, if one matches."""
     if not entity_type:

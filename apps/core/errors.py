@@ -1,14 +1,29 @@
-"""The 500 handler: a database that is down or full is a clear 503, never a stack trace."""
+"""Error pages: a 400 that says what to fix, and a 500 handler for which a database that is down
+or full is a clear 503, never a stack trace."""
 
 from __future__ import annotations
 
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseServerError
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils.html import format_html
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 (a BadRequest or SuspiciousOperation); our own InvalidParameter says what to fix.
+
+    Other exceptions' messages are not shown: a SuspiciousOperation's may describe a probe.
+    """
+    from apps.core.params import InvalidParameter
+
+    message = str(exception) if isinstance(exception, InvalidParameter) else ""
+    body = render_to_string(
+        "400.html", {"message": message, "request_id": getattr(request, "request_id", "")}
+    )
+    return HttpResponseBadRequest(body)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

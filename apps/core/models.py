@@ -11,9 +11,13 @@ which a connection pooler may not carry from one transaction to the next.
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any, NoReturn
 
 from django.db import models
+from django.db.models.signals import class_prepared
+from django.dispatch import receiver
 
 from apps.core.exceptions import PlatformWriteError
 
@@ -94,6 +98,39 @@ class PlatformModel(models.Model):
 
     async def adelete(self, *args: Any, **kwargs: Any) -> NoReturn:
         self.delete()
+
+
+def _parse_int(digits: str) -> int | str:
+    limit = sys.get_int_max_str_digits()
+    return digits if limit and len(digits.lstrip("-")) > limit else int(digits)
+
+
+class PlatformJSONDecoder(json.JSONDecoder):
+    """Decodes whatever a platform JSON column holds, so a page shows it rather than fails.
+
+    PostgreSQL stores what Python will not read back: a number of more than 4,300 digits
+    (``int()`` refuses it) stays its digits, as text; a document nested deeper than Python's
+    recursion limit stays its JSON text.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parse_int", _parse_int)
+        super().__init__(*args, **kwargs)
+
+    def decode(self, s: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().decode(s, *args, **kwargs)
+        except RecursionError:
+            return s
+
+
+@receiver(class_prepared)
+def _decode_platform_json(sender: type[models.Model], **kwargs: Any) -> None:
+    """Every JSON column of every platform model (generated or not) reads with PlatformJSONDecoder."""
+    if issubclass(sender, PlatformModel):
+        for field in sender._meta.local_fields:
+            if isinstance(field, models.JSONField) and field.decoder is None:
+                field.decoder = PlatformJSONDecoder
 
 
 class ServiceRef(models.TextField):

@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from apps.access import policy
 
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,}$")
+MAX_TERM = 200  # longer than any identifier the box accepts
 
 
 class LookupRefused(Exception):
@@ -93,7 +94,7 @@ def find_customers(*, term: str, user: Any) -> list[Match]:
     Raises LookupRefused when the term can only be a kind this staff member may not search by.
     """
     term = term.strip()
-    if not term or len(term) > 200:
+    if not term or len(term) > MAX_TERM:
         return []
     candidates = [kind for kind in KINDS if kind.looks_like(term)]
     allowed = [kind for kind in candidates if policy.may_use_as_key(user, kind.get_field())]

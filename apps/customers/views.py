@@ -11,14 +11,15 @@ from django.urls import reverse
 
 from apps.access import policy
 from apps.access.services import record_phi_view
+from apps.core import params
 from apps.core.display import EMPTY, MASK
 from apps.customers import selectors
-from apps.customers.search import LookupRefused, accepted_kinds, find_customers
+from apps.customers.search import MAX_TERM, LookupRefused, accepted_kinds, find_customers
 from apps.services.actions import available_actions
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    term = request.GET.get("q", "").strip()
+    term = params.text("q", request.GET.get("q", ""), max_length=MAX_TERM).strip()
     refused = ""
     try:
         matches = find_customers(term=term, user=request.user) if term else []
@@ -39,6 +40,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 def detail(request: HttpRequest, user_id: str) -> HttpResponse:
+    params.uuid_value("customer id", user_id)
     record = selectors.customer(user_id=user_id, staff=request.user)
     if record is None:
         raise Http404("No such customer is visible to you.")

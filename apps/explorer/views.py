@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +16,7 @@ from django.utils.http import urlencode
 from apps.access import policy
 from apps.access.services import LOGGED_ENTITIES, record_phi_access
 from apps.auditlog.services import record_event
+from apps.core import spreadsheet
 from apps.explorer import charts, selectors
 from apps.explorer.cursor import InvalidCursor, decode, encode
 from apps.explorer.query import AuditQuery, InvalidQuery, parse_query
@@ -105,6 +105,9 @@ def _log_phi_rows(request: HttpRequest, rows: list[selectors.AuditRow], *, where
 
 
 def entity_view(request: HttpRequest, entity_type: str, entity_id: str) -> HttpResponse:
+    """An entity's timeline; "-" stands for a row that names an id without a type: any type."""
+    if entity_type == "-":
+        return index(request, preset={"entity_id": entity_id}, heading=f"Timeline of {entity_id}")
     return index(
         request,
         preset={"entity_type": entity_type, "entity_id": entity_id},
@@ -133,7 +136,7 @@ def volume_view(request: HttpRequest) -> HttpResponse:
 
 
 class _Buffer(list):
-    """A csv.writer target that collects lines, to be flushed in batches."""
+    """A CSV writer's target that collects lines, to be flushed in batches."""
 
     def write(self, value: str) -> None:
         self.append(value)
@@ -173,8 +176,9 @@ def export_view(request: HttpRequest, fmt: str) -> StreamingHttpResponse | HttpR
 
 
 def _csv_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
+    """CSV with formula-like cells neutralised (apps.core.spreadsheet); JSON Lines stays exact."""
     buffer = _Buffer()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     for batch in _batched(rows):
         # Columns in EXPORT_COLUMNS order: source first, then the standard audit columns.

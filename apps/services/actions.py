@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.db import models
+from django.db.models import Sum
 
 from apps.access.policy import may_see_brand
 
@@ -68,6 +68,9 @@ class ServiceAction:
     applies: Callable[[models.Model], bool] = field(default=lambda obj: True)
     moves_money: bool = False
     always_four_eyes: bool = False
+    #: What the service already moved on the record (a charge's refunds), in cents: the four-eyes
+    #: limit applies to that plus what is pending plus this request (apps.services.services).
+    moved_cents: Callable[[models.Model], int] | None = None
     initial: Callable[[models.Model], dict[str, Any]] = field(default=lambda obj: {})
     style: str = "default"  # "danger" for what is hard to undo
 
@@ -78,12 +81,13 @@ class ServiceAction:
     def amount_cents(self, cleaned: dict[str, Any]) -> int | None:
         return _cents(abs(cleaned["amount"])) if "amount" in cleaned else None
 
-    def needs_approval(self, cleaned: dict[str, Any]) -> bool:
-        """Four-eyes: any ledger adjustment, and refunds above FOUR_EYES_REFUND_CENTS."""
-        if not self.moves_money:
-            return False
-        amount = self.amount_cents(cleaned) or 0
-        return self.always_four_eyes or amount > settings.FOUR_EYES_REFUND_CENTS
+
+def _refunded_cents(charge: models.Model) -> int:
+    """What the payments service has refunded on a charge (its succeeded refunds)."""
+    from apps.payments.models import Refund
+
+    refunds = Refund.objects.filter(charge_id=charge.pk, status="succeeded")
+    return refunds.aggregate(total=Sum("amount_cents"))["total"] or 0
 
 
 def _reason(obj: models.Model, cleaned: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +102,7 @@ ACTIONS: tuple[ServiceAction, ...] = (
         form_class=RefundForm,
         applies=lambda c: c.status in ("succeeded", "partially_refunded"),
         moves_money=True,
+        moved_cents=_refunded_cents,
         initial=lambda c: {"amount": Decimal(c.amount_cents) / 100},
     ),
     ServiceAction(

@@ -74,6 +74,11 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             and request.user.has_perm(services.APPROVE_PERMISSION)
             and obj.requested_by_id != request.user.pk
         )
+        context["can_retry"] = (
+            obj is not None
+            and obj.status == ActionRequest.Status.FAILED
+            and services.retry_refusal(user=request.user, action_request=obj) is None
+        )
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)
 
     def get_urls(self) -> list[Any]:
@@ -82,6 +87,11 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "<int:pk>/decide/",
                 self.admin_site.admin_view(self.decide_view),
                 name="services_actionrequest_decide",
+            ),
+            path(
+                "<int:pk>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="services_actionrequest_retry",
             ),
             *super().get_urls(),
         ]
@@ -109,3 +119,21 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except services.ActionRefused as exc:
             messages.error(request, str(exc))
         return redirect(back)
+
+    def retry_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Send a failed request again under its idempotency key (services.retry says who may)."""
+        if request.method != "POST":
+            raise PermissionDenied("Retry with the form's button.")
+        action_request = get_object_or_404(self.get_queryset(request), pk=pk)
+        try:
+            outcome = services.retry(
+                user=request.user, action_request=action_request, request_id=request.request_id
+            )
+        except services.ActionRefused as exc:
+            messages.error(request, str(exc))
+        else:
+            level = messages.ERROR if outcome.status == ActionRequest.Status.FAILED else messages.SUCCESS
+            messages.add_message(
+                request, level, f"Retried: {outcome.get_status_display()}. {outcome.error}".strip()
+            )
+        return redirect(reverse("admin:services_actionrequest_change", args=[pk]))

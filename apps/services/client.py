@@ -3,7 +3,8 @@
 Per service: a base URL and bearer token (settings.SERVICE_URLS / SERVICE_TOKENS, read from
 SERVICE_<NAME>_URL / SERVICE_<NAME>_TOKEN). Every call carries the staff action's
 Idempotency-Key (the same on every retry), the staff request's X-Request-Id and the actor
-headers. Retries, with backoff, only where a retry is safe: the connection failed, timed out or
+headers (for an approved action, X-Actor-Requested-By and X-Actor-Approved-By name both
+people). Retries, with backoff, only where a retry is safe: the connection failed, timed out or
 dropped (the Idempotency-Key makes a repeat harmless), or the service said 502/503/504.
 """
 
@@ -53,11 +54,20 @@ class ServiceMisconfigured(ServiceError):
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts: the staff member sending the call and, for an approved action, both people."""
+
     staff_id: str
     brand: str  # "*" for platform-wide staff, else the staff member's brand(s), comma-separated
+    requested_by: str | None = None  # an approved action: who asked for it
+    approved_by: str | None = None  # an approved action: who approved it
 
     def headers(self) -> dict[str, str]:
-        return {"X-Actor-Type": "staff", "X-Actor-Id": self.staff_id, "X-Actor-Brand-Id": self.brand}
+        headers = {"X-Actor-Type": "staff", "X-Actor-Id": self.staff_id, "X-Actor-Brand-Id": self.brand}
+        if self.requested_by:
+            headers["X-Actor-Requested-By"] = self.requested_by
+        if self.approved_by:
+            headers["X-Actor-Approved-By"] = self.approved_by
+        return headers
 
 
 @dataclass(frozen=True)

@@ -47,3 +47,8 @@ class ActionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.model_label} {self.object_pk} ({self.get_status_display()})"
+
+    @property
+    def approved(self) -> bool:
+        """A second person approved it (``decided_by`` of a request that was not rejected)."""
+        return self.decided_by_id is not None and self.status != self.Status.REJECTED

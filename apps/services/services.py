@@ -6,14 +6,18 @@ database (``ActionRequest``) and its own audit log; the service validates, write
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Sum
+from django.utils import timezone
 
 from apps.access.policy import may_see_brand
 from apps.auditlog.services import actor_brand, record_event
-from apps.services.actions import ServiceAction, get_action
+from apps.services.actions import ACTIONS, ServiceAction, get_action
 from apps.services.client import Actor, ServiceClient, ServiceError
 from apps.services.models import ActionRequest
 
@@ -32,8 +36,86 @@ def _audit(event: str, request: ActionRequest, *, actor: Any, request_id: str, *
         entity_id=request.object_pk,
         brand_id=request.brand_id,
         request_id=request_id,
-        details={"action": request.action, "action_request": request.pk, **details},
+        details={"action": request.action, "action_request": request.pk, **_people(request), **details},
     )
+
+
+def _people(request: ActionRequest) -> dict[str, str]:
+    """Who asked and, once approved, who approved: named in our audit and in the service call."""
+    people = {"requested_by": str(request.requested_by_id)}
+    if request.approved:
+        people["approved_by"] = str(request.decided_by_id)
+    return people
+
+
+# --- four eyes: limits on what a request brings the totals to -------------------------------
+
+# One transaction-scoped advisory lock serialises every money request's check-then-record, so
+# two requests submitted at once cannot each pass a limit that together they exceed.
+_MONEY_LOCK = 0x4F4559  # "FEY"
+
+
+def _lock_money_requests() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_MONEY_LOCK])
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:,.2f}"
+
+
+def approval_reason(
+    *,
+    action: ServiceAction,
+    obj: models.Model,
+    user: Any,
+    amount_cents: int | None,
+    exclude: int | None = None,
+) -> str | None:
+    """Why this request needs a second person, or None when its requester may send it alone.
+
+    A refund needs approval when it is over FOUR_EYES_REFUND_CENTS, or would bring the record's
+    total (what the service already refunded, plus our requests still waiting or sending) over
+    it, or would bring what the requester sent on their own authority today (UTC) over
+    FOUR_EYES_DAILY_REFUND_CENTS. So a large refund split into small ones waits like the large
+    one. ``exclude`` leaves a request being retried out of the totals. Call it inside the
+    transaction that records the request, after ``_lock_money_requests``.
+    """
+    if not action.moves_money:
+        return None
+    if action.always_four_eyes:
+        return f"every {action.label.lower()} needs a second person"
+    amount = amount_cents or 0
+    limit = settings.FOUR_EYES_REFUND_CENTS
+    if amount > limit:
+        return f"{_money(amount)} is over the {_money(limit)} limit"
+    open_statuses = (ActionRequest.Status.PENDING_APPROVAL, ActionRequest.Status.SENDING)
+    others = ActionRequest.objects.exclude(pk=exclude)
+    waiting = others.filter(
+        action=action.name, model_label=obj._meta.label, object_pk=str(obj.pk), status__in=open_statuses
+    )
+    on_record = (action.moved_cents(obj) if action.moved_cents else 0) + _total(waiting)
+    if on_record + amount > limit:
+        return (
+            f"it brings this record's total to {_money(on_record + amount)}, over the {_money(limit)} limit"
+        )
+    daily = settings.FOUR_EYES_DAILY_REFUND_CENTS
+    day_start = dt.datetime.combine(timezone.now().astimezone(dt.UTC).date(), dt.time.min, tzinfo=dt.UTC)
+    own_authority = others.filter(
+        action__in=[a.name for a in ACTIONS if a.moves_money and not a.always_four_eyes],
+        requested_by=user,
+        decided_by__isnull=True,
+        created_at__gte=day_start,
+        status__in=(ActionRequest.Status.SENDING, ActionRequest.Status.SUCCEEDED),
+    )
+    today = _total(own_authority) + amount
+    if today > daily:
+        return f"it brings what you sent alone today to {_money(today)}, over the {_money(daily)} daily limit"
+    return None
+
+
+def _total(requests: models.QuerySet) -> int:
+    return requests.aggregate(total=Sum("amount_cents"))["total"] or 0
 
 
 def request_action(
@@ -57,9 +139,12 @@ def request_action(
     if existing is not None:
         return _resubmitted(existing, user=user, request_id=request_id)
     params = {k: str(v) for k, v in cleaned.items() if k not in ("reason", "idempotency_key")}
-    needs_approval = action.needs_approval(cleaned)
+    amount_cents = action.amount_cents(cleaned)
     try:
         with transaction.atomic():
+            if action.moves_money:
+                _lock_money_requests()
+            why = approval_reason(action=action, obj=obj, user=user, amount_cents=amount_cents)
             action_request = ActionRequest.objects.create(
                 action=action.name,
                 model_label=obj._meta.label,
@@ -68,30 +153,80 @@ def request_action(
                 params={**params, "payload": action.payload(obj, cleaned)},
                 reason=cleaned["reason"],
                 idempotency_key=cleaned["idempotency_key"],
-                status=ActionRequest.Status.PENDING_APPROVAL
-                if needs_approval
-                else ActionRequest.Status.SENDING,
+                status=ActionRequest.Status.PENDING_APPROVAL if why else ActionRequest.Status.SENDING,
                 requested_by=user,
-                amount_cents=action.amount_cents(cleaned),
+                amount_cents=amount_cents,
                 request_id=request_id,
             )
     except IntegrityError:  # the same form submitted twice at once
         existing = ActionRequest.objects.get(idempotency_key=cleaned["idempotency_key"])
         return _resubmitted(existing, user=user, request_id=request_id)
-    if needs_approval:
+    if why:
         _audit("action_requested", action_request, actor=user, request_id=request_id, reason=action_request.reason,
-               payload=action_request.params["payload"], needs_approval=True)  # fmt: skip
+               payload=action_request.params["payload"], needs_approval=True, why=why)  # fmt: skip
         return action_request
     return _send(action_request, action=action, obj=obj, sender=user, request_id=request_id)
 
 
 def _resubmitted(existing: ActionRequest, *, user: Any, request_id: str) -> ActionRequest:
-    # A failed call may be retried with the same key: the service answers once per key.
+    # The requester's form sent again: a failed request is retried, anything else is shown as it is.
     if existing.status == ActionRequest.Status.FAILED and existing.requested_by_id == user.pk:
-        action = get_action(existing.action)
-        obj = _target(existing)
-        return _send(existing, action=action, obj=obj, sender=user, request_id=request_id)
+        return retry(user=user, action_request=existing, request_id=request_id)
     return existing
+
+
+def retry_refusal(*, user: Any, action_request: ActionRequest) -> str | None:
+    """Why ``user`` may not retry this request (whatever its status), or None when they may."""
+    if user.pk == action_request.requested_by_id:
+        action = get_action(action_request.action)
+        if not user.has_perm(action.permission):
+            return f"Your role may not {action.label.lower()}."
+    elif not action_request.approved:
+        return "Only the requester may retry a request nobody approved."
+    elif not user.has_perm(APPROVE_PERMISSION):
+        return "Your role may not retry another person's approved request."
+    if not may_see_brand(user, action_request.brand_id):
+        return "This request belongs to a brand you do not manage."
+    return None
+
+
+def retry(*, user: Any, action_request: ActionRequest, request_id: str) -> ActionRequest:
+    """Send a failed request again, with its idempotency key: the service acts once per key.
+
+    The requester may retry their own request. An approved request may also be retried by an
+    approver other than the requester (the one who approved it may be away when the service is
+    back). A request that went without approval is checked against the limits again: what
+    happened since may make it need a second person now.
+    """
+    refusal = retry_refusal(user=user, action_request=action_request)
+    if refusal:
+        raise PermissionDenied(refusal)
+    action = get_action(action_request.action)
+    obj = _target(action_request)
+    with transaction.atomic():
+        if action.moves_money:
+            _lock_money_requests()
+        locked = ActionRequest.objects.select_for_update().get(pk=action_request.pk)
+        if locked.status != ActionRequest.Status.FAILED:
+            raise ActionRefused(
+                f"Only a failed request can be retried; this one is {locked.get_status_display()}."
+            )
+        why = None
+        if not locked.approved:
+            why = approval_reason(
+                action=action,
+                obj=obj,
+                user=locked.requested_by,
+                amount_cents=locked.amount_cents,
+                exclude=locked.pk,
+            )
+        locked.status = ActionRequest.Status.PENDING_APPROVAL if why else ActionRequest.Status.SENDING
+        locked.save(update_fields=["status", "updated_at"])
+    if why:
+        _audit("action_requested", locked, actor=user, request_id=request_id, reason=locked.reason,
+               payload=locked.params["payload"], needs_approval=True, why=why, retry=True)  # fmt: skip
+        return locked
+    return _send(locked, action=action, obj=obj, sender=user, request_id=request_id, retried=True)
 
 
 def _target(action_request: ActionRequest) -> models.Model:
@@ -116,7 +251,7 @@ def _decide(*, action_request: ActionRequest, approver: Any, status: str, **fiel
 
 
 def approve(*, approver: Any, action_request: ActionRequest, request_id: str) -> ActionRequest:
-    """A second person approves a pending money action; it is sent now, under the approver's name."""
+    """A second person approves a pending money action; it is sent now by the approver, naming both."""
     if not approver.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("Your role may not approve refunds or ledger adjustments.")
     if approver.pk == action_request.requested_by_id:
@@ -124,9 +259,7 @@ def approve(*, approver: Any, action_request: ActionRequest, request_id: str) ->
     if not may_see_brand(approver, action_request.brand_id):
         raise PermissionDenied("This request belongs to a brand you do not manage.")
     locked = _decide(action_request=action_request, approver=approver, status=ActionRequest.Status.SENDING)
-    _audit(
-        "action_approved", locked, actor=approver, request_id=request_id, requested_by=locked.requested_by_id
-    )
+    _audit("action_approved", locked, actor=approver, request_id=request_id)
     return _send(
         locked, action=get_action(locked.action), obj=_target(locked), sender=approver, request_id=request_id
     )
@@ -143,11 +276,18 @@ def reject(*, approver: Any, action_request: ActionRequest, request_id: str, not
 
 
 def _send(
-    action_request: ActionRequest, *, action: ServiceAction, obj: models.Model, sender: Any, request_id: str
+    action_request: ActionRequest,
+    *,
+    action: ServiceAction,
+    obj: models.Model,
+    sender: Any,
+    request_id: str,
+    retried: bool = False,
 ) -> ActionRequest:
     payload = action_request.params["payload"]
     _audit("action_sent", action_request, actor=sender, request_id=request_id, service=action.service,
-           payload=payload, reason=action_request.reason)  # fmt: skip
+           payload=payload, reason=action_request.reason, **({"retry": True} if retried else {}))  # fmt: skip
+    people = _people(action_request)
     client = ServiceClient.for_service(action.service)
     try:
         response = client.post(
@@ -155,7 +295,12 @@ def _send(
             json=payload,
             idempotency_key=str(action_request.idempotency_key),
             request_id=request_id,
-            actor=Actor(staff_id=str(sender.pk), brand=actor_brand(sender)),
+            actor=Actor(
+                staff_id=str(sender.pk),
+                brand=actor_brand(sender),
+                requested_by=people["requested_by"] if "approved_by" in people else None,
+                approved_by=people.get("approved_by"),
+            ),
         )
     except ServiceError as exc:
         action_request.failure = exc  # not stored: lets the page answer with the right status

@@ -232,7 +232,13 @@ class StandinApp:
                 echo,
             )
         actor_type = request.headers.get("X-Actor-Type", "").strip() or "staff"
-        actor = Actor(type=actor_type, id=actor_id, brand_header=actor_brands)
+        actor = Actor(
+            type=actor_type,
+            id=actor_id,
+            brand_header=actor_brands,
+            requested_by=request.headers.get("X-Actor-Requested-By", "").strip() or None,
+            approved_by=request.headers.get("X-Actor-Approved-By", "").strip() or None,
+        )
 
         raw = request.get_data()
         body: dict[str, Any] | None = None

@@ -47,11 +47,23 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks, from the X-Actor-* headers; ``brand_header`` is kept verbatim for the audit row."""
+    """Who asks, from the X-Actor-* headers; ``brand_header`` is kept verbatim for the audit row.
+
+    For an action a second person approved, ``requested_by`` and ``approved_by`` name both
+    people (X-Actor-Requested-By, X-Actor-Approved-By); ``id`` is whoever sends it now.
+    """
 
     type: str
     id: str
     brand_header: str
+    requested_by: str | None = None
+    approved_by: str | None = None
+
+    @property
+    def people(self) -> dict[str, str]:
+        """The requester and approver, for the audit row's details (empty when nobody approved)."""
+        named = {"requested_by": self.requested_by, "approved_by": self.approved_by}
+        return {key: value for key, value in named.items() if value}
 
     @property
     def brands(self) -> frozenset[str] | None:
@@ -126,7 +138,7 @@ class Call:
                 str(entity_id),
                 brand_id,
                 self.request_id,
-                Jsonb(details),
+                Jsonb({**details, **self.actor.people}),
             ],
         )
 
@@ -238,7 +250,14 @@ def refund_charge(call: Call, charge_id: str) -> Result:
     refund = call.conn.execute(
         "INSERT INTO payments.refunds (id, brand_id, charge_id, amount_cents, reason, status, requested_by,"
         " created_at) VALUES (%s, %s, %s, %s, %s, 'succeeded', %s, now()) RETURNING *",
-        [uuid.uuid4(), charge["brand_id"], charge["id"], amount, reason, call.actor.id],
+        [
+            uuid.uuid4(),
+            charge["brand_id"],
+            charge["id"],
+            amount,
+            reason,
+            call.actor.requested_by or call.actor.id,
+        ],
     ).fetchone()
     status = "refunded" if amount == remaining else "partially_refunded"
     call.update("charges", charge["id"], "status = %s", [status])

@@ -24,6 +24,9 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 ROOT_URLCONF = "backoffice.urls"
+# Proxies (addresses or networks) whose X-Request-Id becomes the request's id; from anyone else
+# it is only kept as client_request_id in the audit details (apps.core.request_id). None by default.
+REQUEST_ID_TRUSTED_PROXIES = env.list("REQUEST_ID_TRUSTED_PROXIES", default=[])
 WSGI_APPLICATION = "backoffice.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -66,6 +69,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.params.ParameterCheckMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -132,6 +136,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "admin:login"
+# Where a login lands when its `next` is missing or not ours (another host, //host, javascript:).
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Login throttling (django-axes): lock a username+IP after this many failures, for this long.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -195,8 +201,11 @@ SERVICE_URLS = {
 SERVICE_TOKENS = {
     s.name: env.str(f"SERVICE_{s.name.upper()}_TOKEN", default=f"standin-{s.name}-token") for s in SCHEMAS
 }
-# Refunds above this (in cents) need a second person's approval; ledger adjustments always do.
+# Four eyes (apps.services.services.approval_reason): a refund needs a second person's approval
+# when it would bring the charge's refunds (made and pending) over FOUR_EYES_REFUND_CENTS, or what
+# its requester sent alone that day (UTC) over FOUR_EYES_DAILY_REFUND_CENTS; ledger adjustments always do.
 FOUR_EYES_REFUND_CENTS = env.int("FOUR_EYES_REFUND_CENTS", default=10_000)
+FOUR_EYES_DAILY_REFUND_CENTS = env.int("FOUR_EYES_DAILY_REFUND_CENTS", default=50_000)
 
 # --- logging ---------------------------------------------------------------------------------
 # LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.

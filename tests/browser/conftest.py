@@ -135,9 +135,8 @@ class Browser:
                shot: tuple[str, int] | None = None) -> None:  # fmt: skip
         """Through the real login form; ``otp`` computes the TOTP code when 2FA is enforced.
 
-        django-otp asks which device the code comes from once the password is known, so with
-        ``otp`` the form is sent twice, as a person does: password and code, then device, password
-        and a fresh code. ``shot`` = (journey, first number) saves each step's screen.
+        With 2FA the username, password and code go in one submission and are checked together
+        (apps.access.forms.TwoFactorLoginForm). ``shot`` = (journey, number) saves the filled form.
         """
         self.log_out()
         self.open("/admin/login/?next=/admin/")
@@ -148,20 +147,7 @@ class Browser:
             self.fill("#id_otp_token", otp())
         if shot:
             self.shot(shot[0], shot[1], "login")
-        self.submit("#login-form input[type=submit]", "#user-tools, #id_otp_device")
-        if otp is not None and self.find_all("#id_otp_device"):
-            from selenium.webdriver.support.select import Select
-
-            device = Select(self.find("#id_otp_device"))
-            device.select_by_value(
-                next(o.get_attribute("value") for o in device.options if o.get_attribute("value"))
-            )
-            self.fill("#id_password", password)
-            self.fill("#id_otp_token", otp())
-            if shot:
-                self.shot(shot[0], shot[1] + 1, "login-device")
-            self.submit("#login-form input[type=submit]:not([name=otp_challenge])", "#user-tools")
-        self.wait_for_page("#user-tools")
+        self.submit("#login-form input[type=submit]", "#user-tools")
 
     # --- artifacts ------------------------------------------------------------------------
     def shot(self, journey: str, number: int, page: str, *, at: str | None = None) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 
 from apps.core.display import MASK
 from apps.refcluster import generator
@@ -14,13 +15,14 @@ HEAVY = str(generator.user_id(generator.HEAVY_USER_INDEX))
 
 
 def newest_refundable_charge(cluster_admin) -> tuple[str, int]:
-    """One of the customer's charges shown on their page (the 10 newest) with money left to refund.
+    """One of the customer's charges shown on their page (the 10 newest) with money left to refund,
+    and refunds so far small enough that 12.34 more goes without a second person (four eyes).
 
     The stand-in's writes are real and seen by the whole session: take the oldest such charge on
     the page, which the other suites' OFFSET-picked charges are unlikely to be.
     """
     rows = cluster_admin.execute(
-        "SELECT c.id, c.amount_cents - coalesce((SELECT sum(r.amount_cents) FROM payments.refunds r "
+        "SELECT c.id, c.amount_cents, coalesce((SELECT sum(r.amount_cents) FROM payments.refunds r "
         "WHERE r.charge_id = c.id), 0) FROM payments.charges c WHERE c.user_id = %s "
         "ORDER BY c.created_at DESC LIMIT 10",
         [HEAVY],
@@ -31,9 +33,11 @@ def newest_refundable_charge(cluster_admin) -> tuple[str, int]:
         ).fetchall()
     )
     refundable = [
-        (str(cid), left)
-        for cid, left in rows
-        if statuses[cid] in ("succeeded", "partially_refunded") and left > 2_000
+        (str(cid), amount - refunded)
+        for cid, amount, refunded in rows
+        if statuses[cid] in ("succeeded", "partially_refunded")
+        and amount - refunded > 2_000
+        and refunded + 1_234 <= settings.FOUR_EYES_REFUND_CENTS
     ]
     assert refundable, "the heavy user's newest charges should include a refundable one"
     return refundable[-1]

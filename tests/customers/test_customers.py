@@ -59,10 +59,24 @@ def test_every_lookup_kind_finds_the_right_customer(make_staff, known):
 
 def test_unknown_or_hostile_terms_answer_clearly(make_staff):
     client = make_staff("support")
-    for term in ("nobody@nowhere.invalid", "NOPE-123", "x" * 5000, "' OR 1=1 --"):
+    for term in ("nobody@nowhere.invalid", "NOPE-123", "' OR 1=1 --"):
         response = client.get(SEARCH, {"q": term})
         assert response.status_code == 404
         assert "No customer you may see matches" in response.content.decode()
+    for term, message in (
+        ("x" * 500, "q is 500 characters long; the longest accepted is 200."),
+        ("x" * 5000, "q is 5,000 characters long; the longest accepted is 4,096."),  # any parameter
+        ("a\x00b", "q contains a NUL character"),
+    ):
+        response = client.get(SEARCH, {"q": term})
+        assert response.status_code == 400
+        assert message in response.content.decode()
+
+
+def test_a_customer_address_that_is_not_an_id_is_a_400_that_says_so(make_staff):
+    response = make_staff("support").get(reverse("customers:detail", args=["not-a-uuid"]))
+    assert response.status_code == 400
+    assert "is not a customer id: it is a UUID like" in response.content.decode()
 
 
 def test_every_panel_shows_the_customers_rows(make_staff, cluster_admin):

@@ -264,6 +264,42 @@ def test_csv_export_matches_the_filter_and_is_logged(compliance, cluster_admin):
     assert logged.details["completed"] is True
 
 
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\r=1"]
+
+
+@pytest.fixture
+def formula_rows(cluster_admin):
+    """Platform audit rows whose text columns start like spreadsheet formulas; removed afterwards."""
+    request_id = f"csv-injection-{uuid.uuid4().hex}"
+    ids = [uuid.uuid4() for _ in FORMULAS]
+    for pk, value in zip(ids, FORMULAS, strict=True):
+        cluster_admin.execute(
+            "INSERT INTO payments.audit_log (id, occurred_at, actor_type, actor_id, actor_brand_id, event_type,"
+            " entity_type, entity_id, brand_id, request_id, details)"
+            " VALUES (%s, now(), 'user', %s, NULL, %s, 'charge', %s, 'capri', %s, %s)",
+            [pk, value, value, value, request_id, json.dumps({"note": value})],
+        )
+    yield request_id
+    cluster_admin.execute("DELETE FROM payments.audit_log WHERE request_id = %s", [request_id])
+
+
+def test_csv_export_neutralises_formula_cells_and_jsonl_stays_exact(compliance, client, formula_rows):
+    client.post(reverse("admin:login"), {"username": "=cmd|' /C calc'!A0", "password": "whatever"})
+    response = compliance.get(reverse("explorer:export_csv"), {"request_id": formula_rows})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
+    assert sorted((r["actor_id"], r["event_type"], r["entity_id"]) for r in rows) == sorted(
+        ("'" + value,) * 3 for value in FORMULAS
+    )
+    assert all(json.loads(r["details"])["note"] in FORMULAS for r in rows)  # JSON text starts with "{"
+    failed = compliance.get(reverse("explorer:export_csv"), {"event_type": "staff.login_failed"})
+    logins = list(csv.DictReader(io.StringIO(b"".join(failed.streaming_content).decode(), newline="")))
+    assert [r["actor_id"] for r in logins] == ["'=cmd|' /C calc'!A0"]
+    exact = export(compliance, request_id=formula_rows)
+    assert sorted(
+        (r["actor_id"], r["event_type"], r["entity_id"], r["details"]["note"]) for r in exact
+    ) == sorted((value,) * 4 for value in FORMULAS)
+
+
 @override_settings(AUDIT_EXPORT_MAX_ROWS=25)
 def test_export_is_bounded_by_the_row_limit(compliance):
     rows = export(compliance)
@@ -281,7 +317,9 @@ def test_export_is_bounded_by_the_row_limit(compliance):
         ({"service": "nosuch"}, "Unknown service"),
         ({"since": "last tuesday"}, "since must be a date"),
         ({"until": "2026-13-45"}, "until must be a date"),
-        ({"actor_id": "x" * 10_000}, "longest accepted is 256"),
+        ({"actor_id": "x" * 1_000}, "longest accepted is 256"),
+        ({"actor_id": "x" * 10_000}, "longest accepted is 4,096"),  # any parameter (apps.core.params)
+        ({"entity_id": "a\x00b"}, "entity_id contains a NUL character"),
         ({"since": "2026-05-01", "until": "2026-04-01"}, "since is after until"),
     ],
 )
@@ -300,3 +338,56 @@ def test_volume_picture_is_an_svg_per_service_or_event_type(compliance):
         reverse("explorer:volume"), {"brand": "capri", "by": "event_type"}
     ).content.decode()
     assert "order.placed (" in by_event
+
+
+# --- rows that hold anything ------------------------------------------------------------------
+
+ODD_ROWS = [
+    # (actor_id, entity_type, entity_id, details as JSON text)
+    ("", "", "entity-without-type", "[1, 2]"),
+    ("line\nbreak", "a/b", "x\ny", '"just a string"'),
+    ("/", "no_such_entity", "/", '{"before": 1, "after": [2]}'),
+    ("huge", "user", "u-1", '{"n": ' + "9" * 5000 + "}"),
+    ("deep", "charge", "not-a-uuid", "[" * 3000 + "]" * 3000),
+    ("x" * 20_000, None, None, None),
+]
+
+
+@pytest.fixture
+def odd_rows(cluster_admin):
+    request_id = f"odd-rows-{uuid.uuid4().hex}"
+    ids = [uuid.uuid4() for _ in ODD_ROWS]
+    for pk, (actor_id, entity_type, entity_id, details) in zip(ids, ODD_ROWS, strict=True):
+        cluster_admin.execute(
+            "INSERT INTO payments.audit_log (id, occurred_at, actor_type, actor_id, event_type, entity_type,"
+            " entity_id, brand_id, request_id, details) VALUES (%s, now(), 'user', %s, 'odd.row', %s, %s, 'capri', %s,"
+            " %s::jsonb)",
+            [pk, actor_id, entity_type, entity_id, request_id, details],
+        )
+    yield request_id, [str(pk) for pk in ids]
+    cluster_admin.execute("DELETE FROM payments.audit_log WHERE request_id = %s", [request_id])
+
+
+@pytest.mark.parametrize("role", ["compliance", "support", "superuser"])
+def test_rows_holding_anything_render_on_every_page(make_staff, admin_client, odd_rows, role):
+    request_id, ids = odd_rows
+    client = admin_client if role == "superuser" else make_staff(role)
+    pages = [
+        INDEX,
+        reverse("explorer:request", args=[request_id]),
+        reverse("explorer:entity", args=["-", "entity-without-type"]),
+        reverse("explorer:actor", args=["deep"]),
+        reverse("admin:index"),
+        reverse("admin:payments_auditlog_changelist"),
+        *(reverse("admin:payments_auditlog_change", args=[pk]) for pk in ids),
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code in (200, 403), (url, response.status_code)
+    story = client.get(reverse("explorer:request", args=[request_id])).content.decode()
+    assert all(f'data-id="{pk}"' in story for pk in ids)
+    assert "9" * 5000 in story  # a number Python will not convert is shown as its digits
+    timeline = client.get(reverse("explorer:entity", args=["-", "entity-without-type"])).content.decode()
+    assert f'data-id="{ids[0]}"' in timeline
+    assert f"/audit/?request_id={request_id}" not in story  # a usable id keeps its drill-down path
+    assert "/audit/?actor_id=line%0Abreak" in story  # one that cannot be a path is a filter instead

@@ -357,3 +357,127 @@ def test_roles_without_the_permission_see_no_button_and_get_403(make_staff, clus
         make_staff("support").get(reverse("admin:payments_charge_change", args=[charge_id])).content.decode()
     )
     assert "/act/refund_charge/" in support_page
+
+
+# --- four eyes that cannot be split ------------------------------------------------------------
+
+
+def refund(client, charge_id, amount, reason="Split refund, ticket 31"):
+    response, key = confirm(
+        client, act_url("payments.Charge", charge_id, "refund_charge"), amount=amount, reason=reason
+    )
+    assert response.status_code in (302, 409, 503), response.content.decode()[:2000]
+    return ActionRequest.objects.get(idempotency_key=key), key
+
+
+def test_split_refunds_on_one_charge_wait_for_approval(standin, make_staff, cluster_admin, settings, charge):
+    settings.FOUR_EYES_REFUND_CENTS = 1000
+    settings.FOUR_EYES_DAILY_REFUND_CENTS = 10**9
+    charge_id, _ = charge(27)
+    before = refunds_of(cluster_admin, charge_id)
+    support, colleague = make_staff("support"), make_staff("support", username="support-2")
+    first, _ = refund(support, charge_id, "6.00")
+    second, _ = refund(support, charge_id, "3.00")
+    third, _ = refund(support, charge_id, "2.00")
+    fourth, _ = refund(colleague, charge_id, "1.00")
+    assert [r.status for r in (first, second, third, fourth)] == [
+        "succeeded",
+        "succeeded",
+        "pending_approval",
+        "pending_approval",
+    ]
+    assert refunds_of(cluster_admin, charge_id) == before + 2
+    why = AuditEvent.objects.get(event_type="service.action_requested", details__action_request=fourth.pk)
+    assert "this record's total to 12.00, over the 10.00 limit" in why.details["why"]
+
+
+def test_refunds_split_across_charges_wait_past_the_daily_limit(
+    standin, make_staff, cluster_admin, settings, charge
+):
+    settings.FOUR_EYES_REFUND_CENTS = 1000
+    settings.FOUR_EYES_DAILY_REFUND_CENTS = 1500
+    (first_charge, _), (second_charge, _), (third_charge, _) = charge(29), charge(31), charge(33)
+    support, colleague = make_staff("support"), make_staff("support", username="support-3")
+    sent, _ = refund(support, first_charge, "8.00")
+    waits, _ = refund(support, second_charge, "8.00")
+    other, _ = refund(colleague, third_charge, "8.00")  # the limit is per person
+    assert (sent.status, waits.status, other.status) == ("succeeded", "pending_approval", "succeeded")
+    why = AuditEvent.objects.get(event_type="service.action_requested", details__action_request=waits.pk)
+    assert "what you sent alone today to 16.00, over the 15.00 daily limit" in why.details["why"]
+
+
+def test_a_failed_refund_retried_after_others_went_through_waits_for_approval(
+    standin, make_staff, cluster_admin, settings, faults, charge
+):
+    settings.FOUR_EYES_REFUND_CENTS = 1000
+    charge_id, _ = charge(35)
+    support = make_staff("support")
+    faults(service="payments", kind="error", status=503, count=3)
+    failed, key = refund(support, charge_id, "6.00")
+    assert failed.status == "failed"
+    sent, _ = refund(support, charge_id, "6.00")
+    assert sent.status == "succeeded"
+    url = act_url("payments.Charge", charge_id, "refund_charge")
+    again = support.post(url, {"idempotency_key": key, "amount": "6.00", "reason": "Split refund, ticket 31"})
+    assert again.status_code == 302
+    failed.refresh_from_db()
+    assert failed.status == "pending_approval"
+
+
+def test_an_approver_retries_a_failed_approved_refund_and_the_service_acts_once(
+    standin, make_staff, cluster_admin, settings, faults, charge, monkeypatch
+):
+    settings.FOUR_EYES_REFUND_CENTS = 100
+    charge_id, _ = charge(37)
+    before = refunds_of(cluster_admin, charge_id)
+    support = make_staff("support")
+    approver, other_approver = (
+        make_staff("compliance", username="officer-x"),
+        make_staff("compliance", username="officer-y"),
+    )
+    pending, _ = refund(support, charge_id, "5.00", reason="Big refund, ticket 41")
+    assert pending.status == "pending_approval"
+    # The service refunds, then its answer is lost (one attempt only): we cannot know it was done.
+    monkeypatch.setattr(service_client, "ATTEMPTS", 1)
+    faults(service="payments", kind="error", phase="after", status=503)
+    approver.post(reverse("admin:services_actionrequest_decide", args=[pending.pk]), {"decision": "approve"})
+    pending.refresh_from_db()
+    assert pending.status == "failed" and pending.decided_by == approver.user
+    assert refunds_of(cluster_admin, charge_id) == before + 1
+
+    page = other_approver.get(
+        reverse("admin:services_actionrequest_change", args=[pending.pk])
+    ).content.decode()
+    assert (
+        f"Requested by <strong>{support.user}</strong>; approved by <strong>{approver.user}</strong>" in page
+    )
+    retry_url = reverse("admin:services_actionrequest_retry", args=[pending.pk])
+    assert f'action="{retry_url}"' in page
+    brand_manager = make_staff("brand_manager", brands=("capri",))
+    assert brand_manager.post(retry_url).status_code in (403, 404)
+    retried = other_approver.post(retry_url)
+    assert retried.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "succeeded"
+    assert refunds_of(cluster_admin, charge_id) == before + 1  # replayed by its idempotency key
+    again = other_approver.post(retry_url, follow=True).content.decode()
+    assert "Only a failed request can be retried" in again
+    assert refunds_of(cluster_admin, charge_id) == before + 1
+
+    people = {"requested_by": str(support.user.pk), "approved_by": str(approver.user.pk)}
+    service_row = cluster_admin.execute(
+        "SELECT a.actor_id, a.details, r.requested_by FROM payments.audit_log a"
+        " JOIN payments.refunds r ON r.id::text = a.entity_id WHERE r.charge_id = %s"
+        " ORDER BY a.occurred_at DESC LIMIT 1",
+        [charge_id],
+    ).fetchone()
+    assert service_row[0] == str(approver.user.pk)
+    assert {k: service_row[1][k] for k in people} == people
+    assert service_row[2] == str(support.user.pk)
+    ours = AuditEvent.objects.filter(details__action_request=pending.pk)
+    sent = ours.filter(event_type="service.action_sent").order_by("occurred_at")
+    assert [e.actor_id for e in sent] == [str(approver.user.pk), str(other_approver.user.pk)]
+    assert all({k: e.details[k] for k in people} == people for e in sent)
+    assert sent.last().details["retry"] is True
+    succeeded = ours.get(event_type="service.action_succeeded")
+    assert succeeded.details["replayed"] is True and succeeded.details["approved_by"] == people["approved_by"]

@@ -279,6 +279,26 @@ def test_a_partial_then_a_full_refund(standin, cluster_admin):
     assert refunds_of(cluster_admin, charge["id"]) == 2
 
 
+def test_an_approved_refund_names_its_requester_and_approver(standin, cluster_admin):
+    charge = fresh_charge(cluster_admin)
+    rid = new_request_id()
+    people = {"X-Actor-Requested-By": "41", "X-Actor-Approved-By": "42"}
+    response = send(
+        standin,
+        REFUND,
+        {"amount_cents": 200, "reason": REASON},
+        request_id=rid,
+        headers=people,
+        charge_id=charge["id"],
+    )
+    assert response.status_code == 201, response.text
+    refund = row(cluster_admin, "payments.refunds", response.json()["refund"]["id"])
+    assert refund["requested_by"] == "41"
+    audit = one_audit_row(cluster_admin, "payments", rid, "refund.created", "refund", refund["id"])
+    assert audit["actor_id"] == ACTOR["X-Actor-Id"]
+    assert (audit["details"]["requested_by"], audit["details"]["approved_by"]) == ("41", "42")
+
+
 def test_a_refund_above_what_remains_is_refused_and_writes_nothing(standin, cluster_admin):
     charge = pick(cluster_admin, "payments.charges", "status = 'partially_refunded'")
     refunded = count(

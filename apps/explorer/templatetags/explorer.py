@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from django import template
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
@@ -19,11 +19,32 @@ def _json(value: Any) -> str:
 
 
 @register.simple_tag
+def drilldown_url(name: str, *args: str, **filters: str) -> str:
+    """The drill-down ``explorer:<name>`` for a row's values, whatever they hold.
+
+    A value no URL path can carry (a newline, a slash in a one-segment place) gets the explorer
+    filtered to it (``filters``) instead; an empty value gets no link ("").
+    """
+    if not all(args):
+        return ""
+    try:
+        return reverse(f"explorer:{name}", args=args)
+    except NoReverseMatch:
+        return links.explorer_url(**filters)
+
+
+@register.simple_tag
 def entity_cell(row: Any) -> SafeString:
     """The entity, linked to its record page and to its timeline."""
     if not row.entity_id:
         return format_html("{}", row.entity_type or "\N{EM DASH}")
-    timeline = reverse("explorer:entity", args=[row.entity_type or "-", row.entity_id])
+    timeline = drilldown_url(
+        "entity",
+        row.entity_type or "-",
+        row.entity_id,
+        entity_type=row.entity_type or "",
+        entity_id=row.entity_id,
+    )
     record = links.record_url(row.source, row.entity_type, row.entity_id)
     record_link = (
         format_html(' <a href="{}" class="record-link" title="Open the record">record</a>', record)
@@ -42,7 +63,9 @@ def entity_cell(row: Any) -> SafeString:
 
 @register.simple_tag
 def actor_cell(row: Any) -> SafeString:
-    actor = reverse("explorer:actor", args=[row.actor_id])
+    if not row.actor_id:  # the standard says NOT NULL, not non-empty
+        return format_html("{} \N{EM DASH}", row.actor_type)
+    actor = drilldown_url("actor", row.actor_id, actor_id=row.actor_id)
     record = links.actor_record_url(row.actor_type, row.actor_id)
     record_link = format_html(' <a href="{}" class="record-link">record</a>', record) if record else ""
     return format_html(
@@ -60,7 +83,7 @@ def request_cell(row: Any) -> SafeString:
         return mark_safe("\N{EM DASH}")
     return format_html(
         '<a href="{}" title="The whole request">{}</a>',
-        reverse("explorer:request", args=[row.request_id]),
+        drilldown_url("request", row.request_id, request_id=row.request_id),
         row.request_id,
     )
 

@@ -27,7 +27,8 @@ class Command(BaseCommand):
         if format == "json":
             document = report.as_dict()
             document["unclassified"] = [
-                {"schema": s, "table": t, "column": c, "masked_as": treated} for s, t, c, treated in unclassified
+                {"schema": s, "table": t, "column": c, "masked_as": treated}
+                for s, t, c, treated in unclassified
             ]
             self.stdout.write(json.dumps(document, indent=2))
         else:
