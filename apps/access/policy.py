@@ -350,3 +350,48 @@ def unclassified_live_columns(*, schemas: Iterable[str], using: str) -> list[tup
                 if classification.declared(schema, table.name, column.name) is None:
                     found.append((schema, table.name, column.name, unclassified_category(schema)))
     return found
+
+
+# --- free text that may quote a record ------------------------------------------------------
+def redact_text(user: Any, text: str, *, obj: models.Model | None = None, values: Iterable[Any] = ()) -> str:
+    """``text`` (a service's error message, say) with every value of ``obj`` the user may not see,
+    and every one of ``values``, replaced by ``MASK``: a message must not say what a cell hides."""
+    hidden = [str(v) for v in values if v not in (None, "")]
+    if obj is not None:
+        for field in obj._meta.concrete_fields:
+            value = getattr(obj, field.attname, None)
+            if value not in (None, "") and not field_visible(user, field):
+                hidden.append(str(value))
+    for value in sorted(set(hidden), key=len, reverse=True):
+        if len(value) >= 3:  # shorter strings are too common to be a value worth hiding
+            text = text.replace(value, MASK)
+    return text
+
+
+def hidden_detail_values(
+    user: Any, details: Any, *, schema: str, model_label: str | None = None
+) -> list[Any]:
+    """The leaf values of ``details`` that ``mask_details`` would hide from ``user``."""
+    shown = mask_details(user, details, schema=schema, model_label=model_label)
+    hidden: list[Any] = []
+
+    def walk(original: Any, masked: Any) -> None:
+        if masked == MASK and original != MASK:
+            if isinstance(original, dict | list):
+                hidden.extend(_leaves(original))
+            else:
+                hidden.append(original)
+        elif isinstance(original, dict) and isinstance(masked, dict):
+            for key, value in original.items():
+                walk(value, masked.get(key))
+
+    walk(details, shown)
+    return hidden
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]

@@ -384,7 +384,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     request_id=request.request_id,
                 )
             except service_actions.ActionRefused as exc:
-                status, error = 409, str(exc)
+                status, error = 409, policy.redact_text(request.user, str(exc), obj=obj)
             else:
                 if outcome.status == ActionRequest.Status.SUCCEEDED:
                     messages.success(request, f"{action.label}: done by the {action.service} service.")
@@ -395,7 +395,7 @@ class PlatformModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 if outcome.status == ActionRequest.Status.FAILED:
                     failure = getattr(outcome, "failure", None)
                     status = 503 if failure is not None and failure.retryable else 409
-                    error = outcome.error
+                    error = policy.redact_text(request.user, outcome.error or "", obj=obj)
                 else:
                     messages.info(request, f"{action.label}: {outcome.get_status_display()}.")
                     return redirect(change_url)

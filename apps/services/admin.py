@@ -17,6 +17,20 @@ from apps.services import services
 from apps.services.models import ActionRequest
 
 
+def redacted_error(user: Any, action_request: ActionRequest) -> str:
+    """A request's error as this person may read it: no value its parameters or answer hide."""
+    schema = action_request.model_label.partition(".")[0]
+    hidden = [
+        *policy.hidden_detail_values(
+            user, action_request.params, schema=schema, model_label=action_request.model_label
+        ),
+        *policy.hidden_detail_values(
+            user, action_request.response, schema=schema, model_label=action_request.model_label
+        ),
+    ]
+    return policy.redact_text(user, action_request.error or "", values=hidden)
+
+
 @admin.register(ActionRequest)
 class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "action", "model_label", "object_pk", "brand_id", "amount_cents", "status",
@@ -26,7 +40,7 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/services/actionrequest/change_form.html"
     show_full_result_count = False
     #: Shown only through the visibility policy (get_readonly_fields).
-    masked_json_fields = ("params", "response")
+    masked_json_fields = ("params", "response", "error")
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         return self.get_readonly_fields(request, obj)
@@ -47,10 +61,14 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         def shown_response(obj: ActionRequest) -> Any:
             return masked(obj, obj.response)
 
+        def shown_error(obj: ActionRequest) -> str:
+            return redacted_error(user, obj) or "\N{EM DASH}"
+
         shown_params.short_description = "parameters"  # type: ignore[attr-defined]
         shown_response.short_description = "service's answer"  # type: ignore[attr-defined]
+        shown_error.short_description = "error"  # type: ignore[attr-defined]
         names = [f.name for f in ActionRequest._meta.concrete_fields if f.name not in self.masked_json_fields]
-        return [*names, shown_params, shown_response]
+        return [*names, shown_params, shown_response, shown_error]
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return policy.scope(super().get_queryset(request), request.user).select_related(
@@ -110,7 +128,9 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     messages.SUCCESS if outcome.status == ActionRequest.Status.SUCCEEDED else messages.ERROR
                 )
                 messages.add_message(
-                    request, level, f"Approved: {outcome.get_status_display()}. {outcome.error}".strip()
+                    request,
+                    level,
+                    f"Approved: {outcome.get_status_display()}. {redacted_error(request.user, outcome)}".strip(),
                 )
             else:
                 services.reject(approver=request.user, action_request=action_request, request_id=request.request_id,
@@ -134,6 +154,8 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         else:
             level = messages.ERROR if outcome.status == ActionRequest.Status.FAILED else messages.SUCCESS
             messages.add_message(
-                request, level, f"Retried: {outcome.get_status_display()}. {outcome.error}".strip()
+                request,
+                level,
+                f"Retried: {outcome.get_status_display()}. {redacted_error(request.user, outcome)}".strip(),
             )
         return redirect(reverse("admin:services_actionrequest_change", args=[pk]))

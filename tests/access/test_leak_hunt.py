@@ -39,6 +39,7 @@ from apps.access import policy
 from apps.access.services import reveal_phi
 from apps.core.models import split_db_table
 from apps.refcluster import generator
+from apps.services.actions import ACTIONS
 from apps.services.models import ActionRequest
 from backoffice.platform_schemas import SCHEMA_NAMES
 
@@ -426,6 +427,16 @@ def test_leak_hunt_no_canary_reaches_a_viewer_the_policy_hides_it_from(
     walk.get(reverse("customers:search"), {"q": planted.customer_id})
     walk.get(reverse("admin:index"))
 
+    # Every action form, on every canary row it applies to (forms echo nothing masked).
+    for action in ACTIONS:
+        model = apps.get_model(action.model)
+        if model in planted.rows:
+            url = reverse(
+                f"admin:{model._meta.app_label}_{model._meta.model_name}_act",
+                args=[quote(planted.rows[model]), action.name],
+            )
+            walk.get(url, expect=(200, 403, 404))
+
     # Action requests: parameters and the service's answer carry a contact canary.
     address = next(c for c in planted.canaries if c.label == "identity.User.email").forms[0]
     action_request = ActionRequest.objects.create(
@@ -439,6 +450,7 @@ def test_leak_hunt_no_canary_reaches_a_viewer_the_policy_hides_it_from(
     if policy.can_view_contact(client.user) and page.status_code == 200:
         assert address in page.hunt_text  # the positive control: a role that sees contacts sees it here
     assert walk.responses > 50
+    print(f"leak hunt: {viewer.name}: {walk.responses} responses checked")
 
 
 def test_leak_hunt_plants_every_sensitive_column(planted):

@@ -158,3 +158,24 @@ def test_changelist_cursor_is_opaque_and_bound_to_its_list(make_staff):
     ):
         response = client.get(url, {"cursor": bad})
         assert response.status_code == 400 or (response.status_code == 302 and "e=1" in response["Location"])
+
+
+def test_an_action_requests_error_never_quotes_a_value_its_viewer_sees_masked(make_staff):
+    import uuid
+
+    from apps.services.models import ActionRequest
+
+    address = "zq.secret.address@example.com"
+    manager = make_staff("brand_manager", brands=("capri",))
+    action_request = ActionRequest.objects.create(
+        action="add_suppression", model_label="identity.User", object_pk=CAPRI_USER, brand_id="capri",
+        params={"payload": {"address": address, "channel": "email"}}, reason="customer asked",
+        idempotency_key=uuid.uuid4(), status=ActionRequest.Status.FAILED, requested_by=manager.user,
+        error=f"{address!r} is not a valid email address.",
+    )  # fmt: skip
+    url = reverse("admin:services_actionrequest_change", args=[action_request.pk])
+    masked = manager.get(url).content.decode()
+    assert address not in masked and f"{policy.MASK}' is not a valid email address" in masked.replace(
+        "&#x27;", "'"
+    )
+    assert address in make_staff("compliance").get(url).content.decode()
