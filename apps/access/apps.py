@@ -14,3 +14,9 @@ class AccessConfig(AppConfig):
         from apps.access.roles import sync_roles_after_migrate
 
         post_migrate.connect(sync_roles_after_migrate, sender=self)
+
+        from apps.access import signals  # noqa: F401 - logs brand binding changes
+        from apps.access.policy import actor_brand
+        from apps.auditlog.services import set_actor_brand
+
+        set_actor_brand(actor_brand)

@@ -10,6 +10,9 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
+from apps.auditlog import events
+from apps.auditlog.services import record_event
+
 LAST_SEEN_KEY = "backoffice_last_seen"
 # The last-seen time is rewritten at most this often: writing it on every page cost each page a
 # session UPDATE in its own transaction, for precision (seconds) an idle timeout of minutes ignores.
@@ -25,10 +28,8 @@ class IdleTimeoutMiddleware:
             now = time.time()
             last_seen = request.session.get(LAST_SEEN_KEY, now)
             if now - last_seen > settings.SESSION_IDLE_MINUTES * 60:
-                from apps.auditlog.services import record_event
-
                 record_event(
-                    event_type="staff.session_expired",
+                    event_type=events.STAFF_SESSION_EXPIRED,
                     actor=request.user,
                     request=request,
                     entity_type="staff",

@@ -31,17 +31,19 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from apps.access import classification
+from apps.access import classification, permissions
 from apps.access.classification import CONTACT, PHI, PLAIN
+from apps.access.models import PhiReveal
+from apps.core.catalog import describe_schema
 from apps.core.display import MASK
 from apps.core.entities import BACKOFFICE, entity_model_label
 from apps.core.models import ServiceRef, split_db_table
 
 __all__ = ["CONTACT", "MASK", "PHI", "PLAIN"]
 
-ALL_BRANDS_PERMISSION = "access.view_all_brands"
-VIEW_CONTACT_PERMISSION = "access.view_contact"
-REVEAL_PHI_PERMISSION = "access.reveal_phi"
+ALL_BRANDS_PERMISSION = permissions.VIEW_ALL_BRANDS
+VIEW_CONTACT_PERMISSION = permissions.VIEW_CONTACT
+REVEAL_PHI_PERMISSION = permissions.REVEAL_PHI
 #: JSON classified key by key (the standard audit_log's ``details``): never a key, shown masked
 #: or in clear per key by ``mask_details``.
 DETAILS = "details"
@@ -74,6 +76,13 @@ def is_platform_wide(user: Any) -> bool:
 def may_see_brand(user: Any, brand_id: str | None) -> bool:
     brands = allowed_brands(user)
     return brands is None or (bool(brand_id) and brand_id in brands)
+
+
+def actor_brand(user: Any) -> str:
+    """The staff member's brands as the audit standard's single ``actor_brand_id``: "*" only for
+    an explicit platform-wide grant; a member bound to no brand has none ("")."""
+    brands = allowed_brands(user)
+    return "*" if brands is None else ",".join(sorted(brands))
 
 
 def binding_summary(user: Any) -> str:
@@ -220,8 +229,6 @@ def reveal_duration() -> timedelta:
 
 def active_reveal(user: Any, model_label: str, object_pk: str) -> Any:
     """The user's unexpired reveal of this record, if any."""
-    from apps.access.models import PhiReveal
-
     if not can_reveal_phi(user):
         return None
     return (
@@ -236,8 +243,6 @@ def active_reveal(user: Any, model_label: str, object_pk: str) -> Any:
 def revealed_records(user: Any) -> frozenset[tuple[str, str]]:
     """Every ``(model_label, pk)`` the user has an unexpired reveal of (one query; none without
     the permission)."""
-    from apps.access.models import PhiReveal
-
     if not getattr(user, "is_authenticated", False) or not can_reveal_phi(user):
         return frozenset()
     return frozenset(
@@ -324,8 +329,6 @@ def unclassified_live_columns(*, schemas: Iterable[str], using: str) -> list[tup
     """Columns of the live cluster that the classification does not list and that are not keys
     (the primary key, ``brand_id``, an in-schema foreign key): ``(schema, table, column, treated
     as)``. Until someone classifies them, the policy treats them as PHI or contact details."""
-    from apps.core.catalog import describe_schema
-
     mapped_keys: dict[tuple[str, str], set[str]] = {}
     for model in apps.get_models():
         try:

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
+from apps.access import permissions
 from backoffice.platform_schemas import SCHEMA_NAMES
 
 
@@ -45,9 +46,9 @@ ROLES: tuple[Role, ...] = (
         "Customer-facing schemas; contact details visible, PHI masked.",
         SUPPORT_SCHEMAS,
         (
-            "access.view_contact",
+            permissions.VIEW_CONTACT,
             *(
-                f"services.run_{name}"
+                permissions.run_action(name)
                 for name in (
                     "refund_charge",
                     "cancel_subscription",
@@ -61,7 +62,7 @@ ROLES: tuple[Role, ...] = (
                     "redeliver_webhook",
                 )
             ),
-            "services.view_actionrequest",
+            permissions.VIEW_ACTION_REQUESTS,
         ),
     ),
     Role(
@@ -69,15 +70,15 @@ ROLES: tuple[Role, ...] = (
         "Every schema and every audit log; reveals PHI with a reason; exports.",
         SCHEMA_NAMES,
         (
-            "access.view_contact",
-            "access.reveal_phi",
-            "access.export_records",
-            "access.view_backoffice_audit",
-            "auditlog.view_auditevent",
+            permissions.VIEW_CONTACT,
+            permissions.REVEAL_PHI,
+            permissions.EXPORT_RECORDS,
+            permissions.VIEW_BACKOFFICE_AUDIT,
+            permissions.VIEW_AUDIT_EVENTS,
             "services.run_acknowledge_red_flag",
             "services.run_post_adjustment",
-            "services.approve_money_actions",
-            "services.view_actionrequest",
+            permissions.APPROVE_MONEY_ACTIONS,
+            permissions.VIEW_ACTION_REQUESTS,
         ),
     ),
     Role(
@@ -85,9 +86,9 @@ ROLES: tuple[Role, ...] = (
         "Commercial schemas of their own brands only; never PHI schemas; contact details masked.",
         COMMERCIAL_SCHEMAS,
         (
-            "access.export_records",
+            permissions.EXPORT_RECORDS,
             *(
-                f"services.run_{name}"
+                permissions.run_action(name)
                 for name in (
                     "remove_suppression",
                     "hide_post",
@@ -96,7 +97,7 @@ ROLES: tuple[Role, ...] = (
                     "release_payout",
                 )
             ),
-            "services.view_actionrequest",
+            permissions.VIEW_ACTION_REQUESTS,
         ),
         brand_bound=True,
     ),

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from apps.access import policy
 from apps.access.models import PhiReveal
+from apps.access.roles import get_role
+from apps.auditlog import events
 from apps.auditlog.services import record_event
 
 
@@ -28,7 +30,7 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
         expires_at=timezone.now() + policy.reveal_duration(),
     )
     record_event(
-        event_type="phi.revealed",
+        event_type=events.PHI_REVEALED,
         actor=user,
         entity_type=model._meta.label,
         entity_id=object_pk,
@@ -49,7 +51,7 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
 def record_phi_view(*, user: Any, obj: models.Model, revealed: bool, panels: list[str] | None = None) -> None:
     """A PHI-bearing record was opened (masked or not): compliance wants to know who looked."""
     record_event(
-        event_type="phi.viewed",
+        event_type=events.PHI_VIEWED,
         actor=user,
         entity_type=obj._meta.label,
         entity_id=str(obj.pk),
@@ -102,8 +104,6 @@ def assign_role(*, user: Any, role: str, brands: tuple[str, ...], platform_wide:
     brands and the grant the user had beyond these are removed.
     """
     from django.contrib.auth.models import Group, Permission
-
-    from apps.access.roles import get_role
 
     if role != "superuser" and platform_wide and get_role(role).brand_bound:
         raise ValueError(f"The {role} role is bound to brands; it cannot be platform-wide.")

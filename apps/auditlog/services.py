@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
@@ -11,14 +12,18 @@ from apps.auditlog.context import current_request
 from apps.auditlog.models import ALL_BRANDS, AuditEvent
 from apps.core.request_id import current_request_id
 
+ActorBrand = Callable[[Any], str]
+_actor_brand: ActorBrand | None = None
 
-def actor_brand(user: Any) -> str:
-    """The staff member's brands as the standard's single ``actor_brand_id``: "*" only for an
-    explicit platform-wide grant; a member bound to no brand has none ("")."""
-    from apps.access.policy import allowed_brands
 
-    brands = allowed_brands(user) if user is not None else frozenset()
-    return ALL_BRANDS if brands is None else ",".join(sorted(brands))
+def set_actor_brand(resolver: ActorBrand) -> None:
+    """Say how a staff member's brands are written as ``actor_brand_id``.
+
+    The visibility policy (apps.access, a layer above this one) registers its answer when the
+    app registry is ready; until then, or without it, an event records no actor brand.
+    """
+    global _actor_brand
+    _actor_brand = resolver
 
 
 def record_event(
@@ -49,7 +54,7 @@ def record_event(
         occurred_at=timezone.now(),
         actor_type="staff" if actor is not None else "anonymous",
         actor_id=str(actor.pk) if actor is not None else (actor_id or "anonymous"),
-        actor_brand_id=actor_brand(actor) if actor is not None else None,
+        actor_brand_id=_actor_brand(actor) if actor is not None and _actor_brand is not None else None,
         event_type=event_type,
         entity_type=entity_type,
         entity_id=None if entity_id is None else str(entity_id),

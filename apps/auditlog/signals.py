@@ -7,10 +7,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, pre_save
 from django.dispatch import receiver
 
-from apps.access.models import StaffBrand
+from apps.auditlog import events
 from apps.auditlog.services import record_event
 
 User = get_user_model()
@@ -19,7 +19,7 @@ User = get_user_model()
 @receiver(user_logged_in)
 def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     record_event(
-        event_type="staff.login", actor=user, request=request, entity_type="staff", entity_id=user.pk
+        event_type=events.STAFF_LOGIN, actor=user, request=request, entity_type="staff", entity_id=user.pk
     )
 
 
@@ -27,7 +27,7 @@ def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     username = str(credentials.get("username", ""))[:150]
     record_event(
-        event_type="staff.login_failed",
+        event_type=events.STAFF_LOGIN_FAILED,
         actor_id=username or "unknown",
         request=request,
         entity_type="staff",
@@ -40,7 +40,7 @@ def _record_permission_change(instance: Any, action: str, model: Any, pk_set: An
         return
     names = sorted(str(o) for o in model.objects.filter(pk__in=pk_set or []))
     record_event(
-        event_type=f"staff.{what}_changed",
+        event_type=events.STAFF_GROUPS_CHANGED if what == "groups" else events.STAFF_PERMISSIONS_CHANGED,
         entity_type="group" if isinstance(instance, Group) else "staff",
         entity_id=instance.pk,
         details={"action": action.removeprefix("post_"), what: names, "target": str(instance)},
@@ -70,24 +70,8 @@ def on_staff_flags_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     after = {k: getattr(instance, k) for k in ("is_staff", "is_superuser", "is_active")}
     if before and before != after:
         record_event(
-            event_type="staff.flags_changed",
+            event_type=events.STAFF_FLAGS_CHANGED,
             entity_type="staff",
             entity_id=instance.pk,
             details={"before": before, "after": after, "target": instance.get_username()},
         )
-
-
-@receiver(post_save, sender=StaffBrand)
-@receiver(post_delete, sender=StaffBrand)
-def on_brand_binding_changed(sender: Any, instance: StaffBrand, **kwargs: Any) -> None:
-    if kwargs.get("signal") is post_delete:
-        action = "removed"
-    else:
-        action = "added" if kwargs.get("created") else "changed"
-    record_event(
-        event_type=f"staff.brand_{action}",
-        entity_type="staff",
-        entity_id=instance.user_id,
-        brand_id=instance.brand_id,
-        details={"brand_id": instance.brand_id, "target": str(instance.user)},
-    )

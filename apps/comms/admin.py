@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from apps.comms import models
-from apps.core.admin import PlatformModelAdmin
+from apps.console.admin import PlatformModelAdmin
 
 
 @admin.register(models.Suppression)

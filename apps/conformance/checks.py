@@ -29,6 +29,7 @@ from typing import Literal
 from django.db import connections
 from django.utils import timezone
 
+from apps.access.policy import unclassified_live_columns
 from apps.core.modelgen import STANDARD_AUDIT_COLUMNS
 from backoffice.databases import CATALOG_ALIAS
 from backoffice.platform_schemas import BY_NAME, SCHEMA_NAMES, get_schema
@@ -757,8 +758,6 @@ def check_classification(*, schemas: list[str], using: str = CATALOG_ALIAS) -> l
     """Warnings: live columns the back-office's classification does not list. Until someone
     classifies them (apps/access/classification.py), they are masked: as PHI in a schema that
     holds PHI, as contact details elsewhere."""
-    from apps.access.policy import unclassified_live_columns
-
     return [
         Finding(
             schema,

@@ -9,10 +9,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from apps.access import permissions
 from apps.conformance import checks
 from apps.core import drift
 
-PERMISSION = "access.view_backoffice_audit"
+PERMISSION = permissions.VIEW_BACKOFFICE_AUDIT
 
 
 def conformance(request: HttpRequest) -> HttpResponse:

@@ -11,14 +11,14 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 
+from apps.core.params import InvalidParameter
+
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's 400 (a BadRequest or SuspiciousOperation); our own InvalidParameter says what to fix.
 
     Other exceptions' messages are not shown: a SuspiciousOperation's may describe a probe.
     """
-    from apps.core.params import InvalidParameter
-
     message = str(exception) if isinstance(exception, InvalidParameter) else ""
     body = render_to_string(
         "400.html", {"message": message, "request_id": getattr(request, "request_id", "")}

@@ -17,7 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from apps.access import policy
-from apps.core.db import isolated
+from apps.core.db import QUERY_CANCELED, isolated, sqlstate
 from apps.core.display import admin_url, render_cell
 from apps.services.actions import available_actions
 
@@ -108,7 +108,7 @@ def _changelist_url(model: type[models.Model], params: dict[str, str]) -> str | 
 
 def _unavailable(exc: Exception, alias: str) -> str:
     cause = exc.__cause__ or exc
-    if getattr(cause, "sqlstate", None) == "57014":
+    if sqlstate(exc) == QUERY_CANCELED:
         return f"The {alias.removeprefix('platform_')} schema did not answer in time; try again shortly."
     first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     return f"The {alias.removeprefix('platform_')} schema is unavailable right now ({first_line[:160]})."

@@ -12,6 +12,7 @@ from apps.access import policy
 from apps.customers.panels import PANELS, PanelResult, load_panel
 from apps.explorer import selectors as audit
 from apps.explorer.query import AuditQuery
+from apps.identity.models import User
 
 AUDIT_ROWS = 15
 
@@ -31,8 +32,6 @@ class CustomerPage:
 
 def customer(*, user_id: str, staff: Any) -> Any | None:
     """The identity record of a customer this staff member may see, or None (another brand, no such user)."""
-    from apps.identity.models import User
-
     try:
         key = User._meta.pk.to_python(user_id)
     except ValidationError:

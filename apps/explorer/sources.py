@@ -11,6 +11,7 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
+from apps.access import permissions
 from apps.auditlog.models import AuditEvent
 from apps.core.entities import BACKOFFICE
 from backoffice.databases import alias_for_schema
@@ -30,7 +31,7 @@ class AuditSource:
     def visible_to(self, user: Any) -> bool:
         """A staff member reads a service's audit log if their role may view that schema's."""
         if self.name == BACKOFFICE:
-            return user.has_perm("access.view_backoffice_audit")
+            return user.has_perm(permissions.VIEW_BACKOFFICE_AUDIT)
         return user.has_perm(f"{self.name}.view_auditlog")
 
 

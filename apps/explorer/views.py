@@ -13,8 +13,9 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils.http import urlencode
 
-from apps.access import policy
+from apps.access import permissions, policy
 from apps.access.services import LOGGED_ENTITIES, record_phi_access
+from apps.auditlog import events
 from apps.auditlog.services import record_event
 from apps.core import spreadsheet
 from apps.explorer import charts, selectors
@@ -35,7 +36,7 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     return {
         **admin.site.each_context(request),
         "services": [s.name for s in sources_for(request.user)],
-        "can_export": request.user.has_perm("access.export_records"),
+        "can_export": request.user.has_perm(permissions.EXPORT_RECORDS),
         "actor_types": ACTOR_TYPES,
         **extra,
     }
@@ -96,7 +97,7 @@ def _log_phi_rows(request: HttpRequest, rows: list[selectors.AuditRow], *, where
     if phi_rows:
         record_phi_access(
             user=request.user,
-            event_type="phi.viewed",
+            event_type=events.PHI_VIEWED,
             where=where,
             entities=[(row.source, row.entity_type or "", row.entity_id or "") for row in phi_rows],
             revealed=[(row.source, row.entity_id or "") for row in phi_rows if row.revealed],
@@ -148,7 +149,7 @@ BATCH = 1000  # rows per chunk sent to the client: few enough syscalls, little m
 def export_view(request: HttpRequest, fmt: str) -> StreamingHttpResponse | HttpResponse:
     """The current filter as CSV or JSON Lines, streamed, bounded, and logged with its row count."""
     _require_sources(request)
-    if not request.user.has_perm("access.export_records"):
+    if not request.user.has_perm(permissions.EXPORT_RECORDS):
         raise PermissionDenied("Your role may not export.")
     try:
         query = parse_query(request.GET)
@@ -248,7 +249,7 @@ def _logged(
         completed = True
     finally:
         record_event(
-            event_type="export.audit",
+            event_type=events.EXPORT_AUDIT,
             actor=request.user,
             request=request,
             entity_type="audit_log",
@@ -263,7 +264,7 @@ def _logged(
         if phi_entities.rows:
             record_phi_access(
                 user=request.user,
-                event_type="phi.exported",
+                event_type=events.PHI_EXPORTED,
                 where="audit export",
                 entities=list(phi_entities.entities),
                 filters=query.as_params(),

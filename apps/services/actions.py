@@ -16,7 +16,9 @@ from django import forms
 from django.db import models
 from django.db.models import Sum
 
+from apps.access.permissions import run_action
 from apps.access.policy import may_see_brand
+from apps.payments.models import Refund
 
 
 class ReasonForm(forms.Form):
@@ -76,7 +78,7 @@ class ServiceAction:
 
     @property
     def permission(self) -> str:
-        return f"services.run_{self.name}"
+        return run_action(self.name)
 
     def amount_cents(self, cleaned: dict[str, Any]) -> int | None:
         return _cents(abs(cleaned["amount"])) if "amount" in cleaned else None
@@ -84,8 +86,6 @@ class ServiceAction:
 
 def _refunded_cents(charge: models.Model) -> int:
     """What the payments service has refunded on a charge (its succeeded refunds)."""
-    from apps.payments.models import Refund
-
     refunds = Refund.objects.filter(charge_id=charge.pk, status="succeeded")
     return refunds.aggregate(total=Sum("amount_cents"))["total"] or 0
 

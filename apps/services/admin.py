@@ -1,20 +1,138 @@
-"""Action requests: the pending list for four-eyes approval, and the record of every action."""
+"""What the services app contributes to the admin: service actions on every platform record
+(``ServiceActionsAdminMixin``), and action requests: the pending list for four-eyes approval and
+the record of every action."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from apps.access import policy
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.display import render_json
 from apps.services import services
+from apps.services.actions import ServiceAction, available_actions, get_action
 from apps.services.models import ActionRequest
+
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker only
+    from apps.core.admin import PlatformAdminBase as _AdminBase
+else:
+    _AdminBase = object
+
+
+class ServiceActionsAdminMixin(_AdminBase):
+    """Every write is a call to the owning service: a record's page offers the actions this
+    person may take on it now (``available_actions``), each confirmed with a reason on its own
+    page and handed to apps.services.services (never SQL). Mixed in before
+    ``apps.core.admin.PlatformAdminBase``."""
+
+    def get_object_actions(self, request: HttpRequest, obj: models.Model) -> list[ServiceAction]:
+        """The service actions this person may take on ``obj`` now. An override may only narrow
+        ``available_actions``: it is what every other page offers too."""
+        return available_actions(request.user, obj)
+
+    def action_url(self, obj: models.Model, action: ServiceAction) -> str:
+        return reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_act",
+            args=[quote(self.get_object_id(obj)), action.name],
+            current_app=self.admin_site.name,
+        )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        *args: Any,
+        obj: models.Model | None = None,
+        **kwargs: Any,
+    ) -> HttpResponse:
+        if obj is not None:
+            context["object_actions"] = [
+                (action, self.action_url(obj, action)) for action in self.get_object_actions(request, obj)
+            ]
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
+    def get_urls(self) -> list[Any]:
+        act = path(
+            "<path:object_id>/act/<str:action_name>/",
+            self.admin_site.admin_view(self.action_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_act",
+        )
+        return [act, *super().get_urls()]
+
+    def action_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
+        """Confirm an action with a reason, then hand it to the service and say what became of it."""
+        obj = self.get_object(request, unquote(object_id))
+        try:
+            action = get_action(action_name)
+        except KeyError:
+            raise Http404("No such action.") from None
+        # Checked here as well as by the queryset (defence in depth): the record must be one this
+        # person may view, of a brand they may see.
+        if (
+            action.model != self.model._meta.label
+            or not self.has_view_permission(request, obj)
+            or not policy.may_see_brand(request.user, getattr(obj, "brand_id", None))
+        ):
+            raise Http404("No such record is visible to you.")
+        if not request.user.has_perm(action.permission):
+            raise PermissionDenied(f"Your role may not {action.label.lower()}.")
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=[quote(self.get_object_id(obj))],
+            current_app=self.admin_site.name,
+        )
+        initial = {"idempotency_key": uuid.uuid4(), **action.initial(obj)}
+        form = action.form_class(request.POST or None, initial=initial)
+        status, error = 200, None
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = services.request_action(
+                    user=request.user,
+                    action=action,
+                    obj=obj,
+                    cleaned=form.cleaned_data,
+                    request_id=request.request_id,
+                )
+            except services.ActionRefused as exc:
+                status, error = 409, policy.redact_text(request.user, str(exc), obj=obj)
+            else:
+                if outcome.status != ActionRequest.Status.FAILED:
+                    messages.add_message(request, *_outcome_message(action, outcome))
+                    return redirect(change_url)
+                status = outcome.http_status
+                error = policy.redact_text(request.user, outcome.request.error or "", obj=obj)
+        elif request.method == "POST":
+            status = 400
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{action.label}: {self.opts.verbose_name} {obj.pk}",
+            "form": form,
+            "opts": self.opts,
+            "original": obj,
+            "action": action,
+            "error": error,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/platform/action.html", context, status=status)
+
+
+def _outcome_message(action: ServiceAction, outcome: services.ActionOutcome) -> tuple[int, str]:
+    """The message a page shows for an outcome that did not fail."""
+    if outcome.status == ActionRequest.Status.SUCCEEDED:
+        return messages.SUCCESS, f"{action.label}: done by the {action.service} service."
+    if outcome.status == ActionRequest.Status.PENDING_APPROVAL:
+        return messages.INFO, f"{action.label} is waiting for a second person's approval."
+    return messages.INFO, f"{action.label}: {outcome.request.get_status_display()}."
 
 
 def redacted_error(user: Any, action_request: ActionRequest) -> str:
@@ -130,7 +248,7 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 messages.add_message(
                     request,
                     level,
-                    f"Approved: {outcome.get_status_display()}. {redacted_error(request.user, outcome)}".strip(),
+                    f"Approved: {outcome.request.get_status_display()}. {redacted_error(request.user, outcome.request)}".strip(),
                 )
             else:
                 services.reject(approver=request.user, action_request=action_request, request_id=request.request_id,
@@ -156,6 +274,6 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             messages.add_message(
                 request,
                 level,
-                f"Retried: {outcome.get_status_display()}. {redacted_error(request.user, outcome)}".strip(),
+                f"Retried: {outcome.request.get_status_display()}. {redacted_error(request.user, outcome.request)}".strip(),
             )
         return redirect(reverse("admin:services_actionrequest_change", args=[pk]))

@@ -7,6 +7,7 @@ database (``ActionRequest``) and its own audit log; the service validates, write
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -15,22 +16,53 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from apps.access.policy import may_see_brand
-from apps.auditlog.services import actor_brand, record_event
+from apps.access.permissions import APPROVE_MONEY_ACTIONS as APPROVE_PERMISSION
+from apps.access.policy import actor_brand, may_see_brand
+from apps.auditlog import events
+from apps.auditlog.services import record_event
 from apps.services.actions import ACTIONS, ServiceAction, get_action
 from apps.services.client import Actor, ServiceClient, ServiceError
 from apps.services.models import ActionRequest
 
-APPROVE_PERMISSION = "services.approve_money_actions"
+__all__ = [
+    "APPROVE_PERMISSION",
+    "ActionOutcome",
+    "ActionRefused",
+    "approve",
+    "reject",
+    "request_action",
+    "retry",
+]
 
 
 class ActionRefused(Exception):
     """The back-office itself refuses (permission, four-eyes, state); the message says why."""
 
 
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What became of an action: the request as stored now, and whether a failed call may
+    succeed if tried again (the service was down or slow, as opposed to refusing it). A view maps
+    it to a message and a status; nothing is patched onto the model."""
+
+    request: ActionRequest
+    retryable: bool = False
+
+    @property
+    def status(self) -> str:
+        return self.request.status
+
+    @property
+    def http_status(self) -> int:
+        """The status a page answering with this outcome should carry."""
+        if self.status != ActionRequest.Status.FAILED:
+            return 200
+        return 503 if self.retryable else 409
+
+
 def _audit(event: str, request: ActionRequest, *, actor: Any, request_id: str, **details: Any) -> None:
     record_event(
-        event_type=f"service.{event}",
+        event_type=event,
         actor=actor,
         entity_type=request.model_label,
         entity_id=request.object_pk,
@@ -125,7 +157,7 @@ def request_action(
     obj: models.Model,
     cleaned: dict[str, Any],
     request_id: str,
-) -> ActionRequest:
+) -> ActionOutcome:
     """Ask for ``action`` on ``obj``: send it now, or park it for a second person's approval.
 
     ``cleaned`` is the confirmation form's cleaned data, with its ``idempotency_key``; a second
@@ -162,17 +194,17 @@ def request_action(
         existing = ActionRequest.objects.get(idempotency_key=cleaned["idempotency_key"])
         return _resubmitted(existing, user=user, request_id=request_id)
     if why:
-        _audit("action_requested", action_request, actor=user, request_id=request_id, reason=action_request.reason,
+        _audit(events.SERVICE_ACTION_REQUESTED, action_request, actor=user, request_id=request_id, reason=action_request.reason,
                payload=action_request.params["payload"], needs_approval=True, why=why)  # fmt: skip
-        return action_request
+        return ActionOutcome(action_request)
     return _send(action_request, action=action, obj=obj, sender=user, request_id=request_id)
 
 
-def _resubmitted(existing: ActionRequest, *, user: Any, request_id: str) -> ActionRequest:
+def _resubmitted(existing: ActionRequest, *, user: Any, request_id: str) -> ActionOutcome:
     # The requester's form sent again: a failed request is retried, anything else is shown as it is.
     if existing.status == ActionRequest.Status.FAILED and existing.requested_by_id == user.pk:
         return retry(user=user, action_request=existing, request_id=request_id)
-    return existing
+    return ActionOutcome(existing)
 
 
 def retry_refusal(*, user: Any, action_request: ActionRequest) -> str | None:
@@ -190,7 +222,7 @@ def retry_refusal(*, user: Any, action_request: ActionRequest) -> str | None:
     return None
 
 
-def retry(*, user: Any, action_request: ActionRequest, request_id: str) -> ActionRequest:
+def retry(*, user: Any, action_request: ActionRequest, request_id: str) -> ActionOutcome:
     """Send a failed request again, with its idempotency key: the service acts once per key.
 
     The requester may retry their own request. An approved request may also be retried by an
@@ -223,9 +255,9 @@ def retry(*, user: Any, action_request: ActionRequest, request_id: str) -> Actio
         locked.status = ActionRequest.Status.PENDING_APPROVAL if why else ActionRequest.Status.SENDING
         locked.save(update_fields=["status", "updated_at"])
     if why:
-        _audit("action_requested", locked, actor=user, request_id=request_id, reason=locked.reason,
+        _audit(events.SERVICE_ACTION_REQUESTED, locked, actor=user, request_id=request_id, reason=locked.reason,
                payload=locked.params["payload"], needs_approval=True, why=why, retry=True)  # fmt: skip
-        return locked
+        return ActionOutcome(locked)
     return _send(locked, action=action, obj=obj, sender=user, request_id=request_id, retried=True)
 
 
@@ -250,7 +282,7 @@ def _decide(*, action_request: ActionRequest, approver: Any, status: str, **fiel
     return locked
 
 
-def approve(*, approver: Any, action_request: ActionRequest, request_id: str) -> ActionRequest:
+def approve(*, approver: Any, action_request: ActionRequest, request_id: str) -> ActionOutcome:
     """A second person approves a pending money action; it is sent now by the approver, naming both."""
     if not approver.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("Your role may not approve refunds or ledger adjustments.")
@@ -259,20 +291,20 @@ def approve(*, approver: Any, action_request: ActionRequest, request_id: str) ->
     if not may_see_brand(approver, action_request.brand_id):
         raise PermissionDenied("This request belongs to a brand you do not manage.")
     locked = _decide(action_request=action_request, approver=approver, status=ActionRequest.Status.SENDING)
-    _audit("action_approved", locked, actor=approver, request_id=request_id)
+    _audit(events.SERVICE_ACTION_APPROVED, locked, actor=approver, request_id=request_id)
     return _send(
         locked, action=get_action(locked.action), obj=_target(locked), sender=approver, request_id=request_id
     )
 
 
-def reject(*, approver: Any, action_request: ActionRequest, request_id: str, note: str = "") -> ActionRequest:
+def reject(*, approver: Any, action_request: ActionRequest, request_id: str, note: str = "") -> ActionOutcome:
     if not approver.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("Your role may not decide on refunds or ledger adjustments.")
     locked = _decide(
         action_request=action_request, approver=approver, status=ActionRequest.Status.REJECTED, error=note
     )
-    _audit("action_rejected", locked, actor=approver, request_id=request_id, note=note)
-    return locked
+    _audit(events.SERVICE_ACTION_REJECTED, locked, actor=approver, request_id=request_id, note=note)
+    return ActionOutcome(locked)
 
 
 def _send(
@@ -283,9 +315,9 @@ def _send(
     sender: Any,
     request_id: str,
     retried: bool = False,
-) -> ActionRequest:
+) -> ActionOutcome:
     payload = action_request.params["payload"]
-    _audit("action_sent", action_request, actor=sender, request_id=request_id, service=action.service,
+    _audit(events.SERVICE_ACTION_SENT, action_request, actor=sender, request_id=request_id, service=action.service,
            payload=payload, reason=action_request.reason, **({"retry": True} if retried else {}))  # fmt: skip
     people = _people(action_request)
     client = ServiceClient.for_service(action.service)
@@ -303,19 +335,18 @@ def _send(
             ),
         )
     except ServiceError as exc:
-        action_request.failure = exc  # not stored: lets the page answer with the right status
         action_request.status = ActionRequest.Status.FAILED
         action_request.error = str(exc)
         action_request.request_id = request_id
         action_request.save(update_fields=["status", "error", "request_id", "updated_at"])
-        _audit("action_failed", action_request, actor=sender, request_id=request_id, service=action.service,
+        _audit(events.SERVICE_ACTION_FAILED, action_request, actor=sender, request_id=request_id, service=action.service,
                error=str(exc), status=exc.status, code=exc.code, kind=type(exc).__name__)  # fmt: skip
-        return action_request
+        return ActionOutcome(action_request, retryable=exc.retryable)
     action_request.status = ActionRequest.Status.SUCCEEDED
     action_request.response = response.body
     action_request.error = ""
     action_request.request_id = request_id
     action_request.save(update_fields=["status", "response", "error", "request_id", "updated_at"])
-    _audit("action_succeeded", action_request, actor=sender, request_id=request_id, service=action.service,
+    _audit(events.SERVICE_ACTION_SUCCEEDED, action_request, actor=sender, request_id=request_id, service=action.service,
            status=response.status, attempts=response.attempts, replayed=response.replayed)  # fmt: skip
-    return action_request
+    return ActionOutcome(action_request)

@@ -32,7 +32,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- apps ------------------------------------------------------------------------------------
 DJANGO_APPS = [
-    "apps.core.apps.BackofficeAdminConfig",
+    "apps.console.apps.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,6 +48,7 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "apps.core",
+    "apps.console",
     "apps.access",
     "apps.auditlog",
     "apps.explorer",

@@ -9,12 +9,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.access import policy
+from apps.platform.models import Brand
 
 
 def brand_choices(user: Any) -> list[tuple[str, str]]:
     """The brands this staff member may see, from ``platform.brands`` (a handful of rows)."""
-    from apps.platform.models import Brand
-
     brands = policy.scope(Brand.objects.order_by("name").only("id", "name"), user)
     return [(b.id, f"{b.name} ({b.id})") for b in brands]
 

@@ -29,7 +29,7 @@ from django.template import Context, Template
 from django.test import Client, RequestFactory, override_settings
 from django.urls import include, path, reverse
 
-from apps.core.admin import PlatformModelAdmin
+from apps.console.admin import PlatformModelAdmin
 from apps.core.benchmarking import measure, median_ms
 from apps.core.changelist import encode_position
 from apps.core.routers import is_platform_alias
@@ -139,7 +139,11 @@ class Command(BaseCommand):
 
     def _run_all(self, *, runs: int) -> None:
         get = self._getter(self._client())
-        registry = [(m, a) for m, a in admin.site._registry.items() if isinstance(a, PlatformModelAdmin)]
+        registry = [
+            (m, admin.site.get_model_admin(m))
+            for m in apps.get_models()
+            if admin.site.is_registered(m) and isinstance(admin.site.get_model_admin(m), PlatformModelAdmin)
+        ]
         timings = []
         for done, (model, _) in enumerate(registry, 1):
             url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")

@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.access.policy import unclassified_live_columns
 from apps.core import drift
 from backoffice.platform_schemas import SCHEMA_NAMES
 
@@ -20,8 +21,6 @@ class Command(BaseCommand):
         unknown = sorted(set(schemas or []) - set(SCHEMA_NAMES))
         if unknown:
             raise CommandError(f"Unknown schema(s): {', '.join(unknown)}")
-        from apps.access.policy import unclassified_live_columns
-
         report = drift.compare(schemas=schemas)
         unclassified = unclassified_live_columns(schemas=schemas or SCHEMA_NAMES, using=drift.CATALOG_ALIAS)
         if format == "json":

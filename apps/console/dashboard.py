@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from apps.access import policy
+from apps.access import permissions, policy
+from apps.access.filters import brand_choices
 from apps.access.roles import ROLE_NAMES
-from apps.core.filters import brand_choices
+from apps.customers.search import accepted_kinds
 from apps.explorer.query import AuditQuery
 from apps.explorer.selectors import audit_page
 from apps.explorer.sources import sources_for
@@ -26,8 +27,8 @@ from apps.services.models import ActionRequest
 
 logger = logging.getLogger(__name__)
 
-APPROVE_PERMISSION = "services.approve_money_actions"
-CONFORMANCE_PERMISSION = "access.view_backoffice_audit"
+APPROVE_PERMISSION = permissions.APPROVE_MONEY_ACTIONS
+CONFORMANCE_PERMISSION = permissions.VIEW_BACKOFFICE_AUDIT
 SECTION_ROWS = 10
 LATEST_EVENTS = 5
 # (label, admin changelist URL name) of the brand manager's everyday lists.
@@ -191,8 +192,6 @@ def dashboard_for(user: Any) -> Dashboard:
             "and can take no action. Ask a superuser to bind your account to your brands."
         )
     if "support" in roles:
-        from apps.customers.search import accepted_kinds
-
         board.customer_search = True
         board.customer_search_kinds = accepted_kinds(user)
         board.my_pending = pending_requests_of(user)

@@ -13,7 +13,12 @@ from django.db import models
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
+from apps.access.forms import TwoFactorLoginForm
+from apps.console.dashboard import dashboard_for, nav_links
+from apps.core.admin import CompositeKeyAdminMixin
+from apps.core.params import checked_changelist
 from backoffice.platform_schemas import BY_NAME, SCHEMA_NAMES
 
 
@@ -22,7 +27,7 @@ class BackofficeAdminSite(admin.AdminSite):
     site_title = "Back-office"
     index_title = "Platform records"
     #: Admin class for platform models a schema's admin.py does not register itself.
-    default_platform_admin: str = "apps.core.admin.PlatformModelAdmin"
+    default_platform_admin: str = "apps.console.admin.PlatformModelAdmin"
     #: Seconds a person's app list, and the navigation sidebar drawn from it, are reused. Both are
     #: keyed by that person's permissions, so a role change shows on the next page. 0 turns it off.
     #: Why: 94 models across 23 schemas cost every admin page ~18 ms of permission checks, URL
@@ -33,8 +38,6 @@ class BackofficeAdminSite(admin.AdminSite):
     def login_form(self) -> type | None:  # type: ignore[override]
         """With REQUIRE_2FA the login form asks for a TOTP code with the password, checking both together."""
         if settings.REQUIRE_2FA:
-            from apps.access.forms import TwoFactorLoginForm
-
             return TwoFactorLoginForm
         return None
 
@@ -49,8 +52,6 @@ class BackofficeAdminSite(admin.AdminSite):
         """Every admin view; a model's changelist first checks its parameters (apps.core.params)."""
         model_admin = getattr(view, "__self__", None)
         if isinstance(model_admin, admin.ModelAdmin) and view.__name__ == "changelist_view":
-            from apps.core.params import checked_changelist
-
             view = checked_changelist(model_admin, view)
         return super().admin_view(view, cacheable)
 
@@ -62,9 +63,6 @@ class BackofficeAdminSite(admin.AdminSite):
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
         """Every admin page's context, plus the global navigation (only what this person may use)."""
-        # Imported here: this module is loaded while the app registry is still being populated.
-        from apps.core.dashboard import nav_links
-
         context = super().each_context(request)
         context["site_url"] = None  # "View site" would only lead back here: "/" is the admin
         key = self.get_app_list_cache_key(request)
@@ -78,8 +76,6 @@ class BackofficeAdminSite(admin.AdminSite):
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         """The landing page: what this person's role needs first, above the records by schema."""
-        from apps.core.dashboard import dashboard_for
-
         return super().index(request, {"dashboard": dashboard_for(request.user), **(extra_context or {})})
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
@@ -88,10 +84,11 @@ class BackofficeAdminSite(admin.AdminSite):
         )
         for model in models_:
             if model._meta.is_composite_pk:
-                # Django 5.2's admin refuses composite keys; ours is read-only and addresses a
-                # row by its key as JSON (CompositePrimaryKey.to_python parses it back).
-                from apps.core.admin import CompositeKeyAdminMixin
-
+                # Django 5.2's AdminSite.register refuses composite keys (support is Django ticket
+                # #35953); there is no public way around it, so the model is put in the registry
+                # directly. Ours is read-only and addresses a row by its key as JSON
+                # (CompositePrimaryKey.to_python parses it back). A test fails loudly the day
+                # Django accepts them, so this can go: tests/console/test_private_apis.py.
                 admin_class = type(
                     f"{model.__name__}Admin",
                     (CompositeKeyAdminMixin, admin_class or self._default_admin_class()),
@@ -102,8 +99,6 @@ class BackofficeAdminSite(admin.AdminSite):
                 super().register(model, admin_class, **options)
 
     def _default_admin_class(self) -> type:
-        from django.utils.module_loading import import_string
-
         return import_string(self.default_platform_admin)
 
     def register_platform_models(self) -> None:

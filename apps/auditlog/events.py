@@ -1,0 +1,40 @@
+"""Every event type the back-office writes to its own audit log, named once.
+
+Writers use these constants (never a string typed at the call site); the audit log's filters
+and the explorer's event-type choices read ``FAMILIES`` and ``ALL``.
+"""
+
+from __future__ import annotations
+
+# --- staff accounts -----------------------------------------------------------------------
+STAFF_LOGIN = "staff.login"
+STAFF_LOGIN_FAILED = "staff.login_failed"
+STAFF_SESSION_EXPIRED = "staff.session_expired"
+STAFF_GROUPS_CHANGED = "staff.groups_changed"
+STAFF_PERMISSIONS_CHANGED = "staff.permissions_changed"
+STAFF_FLAGS_CHANGED = "staff.flags_changed"
+STAFF_BRAND_ADDED = "staff.brand_added"
+STAFF_BRAND_CHANGED = "staff.brand_changed"
+STAFF_BRAND_REMOVED = "staff.brand_removed"
+
+# --- protected health information ---------------------------------------------------------
+PHI_VIEWED = "phi.viewed"
+PHI_REVEALED = "phi.revealed"
+PHI_EXPORTED = "phi.exported"
+
+# --- exports ------------------------------------------------------------------------------
+EXPORT_AUDIT = "export.audit"
+
+# --- service actions ----------------------------------------------------------------------
+SERVICE_ACTION_REQUESTED = "service.action_requested"
+SERVICE_ACTION_APPROVED = "service.action_approved"
+SERVICE_ACTION_REJECTED = "service.action_rejected"
+SERVICE_ACTION_SENT = "service.action_sent"
+SERVICE_ACTION_FAILED = "service.action_failed"
+SERVICE_ACTION_SUCCEEDED = "service.action_succeeded"
+
+ALL: tuple[str, ...] = tuple(
+    value for name, value in sorted(globals().items()) if name.isupper() and isinstance(value, str)
+)
+#: Event families, each a prefix ending in "." (the explorer's prefix filter takes them as they are).
+FAMILIES: tuple[str, ...] = tuple(sorted({event.split(".")[0] + "." for event in ALL}))

@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class ConsoleConfig(AppConfig):
+    """The top layer: the admin site, the dashboard, the demo and the benchmarks. It composes
+    what the features contribute; nothing imports it."""
+
+    default = True
+    name = "apps.console"
+    label = "console"
+    verbose_name = "Back-office console"
+
+
+class BackofficeAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with the back-office site, which registers every platform model."""
+
+    default = False  # named explicitly in INSTALLED_APPS; ConsoleConfig is this module's default
+    default_site = "apps.console.admin_site.BackofficeAdminSite"
+
+    def ready(self) -> None:
+        super().ready()  # autodiscover: each schema's admin.py registers what it customises
+        self.module.site.register_platform_models()
