@@ -13,10 +13,11 @@ from apps.access.models import PhiReveal
 from apps.access.roles import get_role
 from apps.auditlog import events
 from apps.auditlog.services import record_event
+from apps.core.types import StaffUser
 
 
 @transaction.atomic
-def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
+def reveal_phi(*, user: StaffUser, obj: models.Model, reason: str) -> PhiReveal:
     """Let ``user`` see ``obj``'s protected fields for PHI_REVEAL_MINUTES, and log why."""
     if not policy.can_reveal_phi(user):
         raise PermissionDenied("Your role may not reveal protected health information.")
@@ -48,7 +49,9 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
     return reveal
 
 
-def record_phi_view(*, user: Any, obj: models.Model, revealed: bool, panels: list[str] | None = None) -> None:
+def record_phi_view(
+    *, user: StaffUser, obj: models.Model, revealed: bool, panels: list[str] | None = None
+) -> None:
     """A PHI-bearing record was opened (masked or not): compliance wants to know who looked."""
     record_event(
         event_type=events.PHI_VIEWED,
@@ -67,7 +70,7 @@ LOGGED_ENTITIES = 1000
 
 def record_phi_access(
     *,
-    user: Any,
+    user: StaffUser,
     event_type: str,
     where: str,
     entities: list[tuple[str, str, str]],
@@ -95,7 +98,7 @@ def record_phi_access(
 
 
 @transaction.atomic
-def assign_role(*, user: Any, role: str, brands: tuple[str, ...], platform_wide: bool) -> None:
+def assign_role(*, user: StaffUser, role: str, brands: tuple[str, ...], platform_wide: bool) -> None:
     """Make ``user`` a staff member of exactly ``role`` (a group, or "superuser"), bound to
     ``brands``, and platform-wide (every brand) only when ``platform_wide`` says so.
 

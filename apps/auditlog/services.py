@@ -11,8 +11,9 @@ from django.utils import timezone
 from apps.auditlog.context import current_request
 from apps.auditlog.models import ALL_BRANDS, AuditEvent
 from apps.core.request_id import current_request_id
+from apps.core.types import StaffUser
 
-ActorBrand = Callable[[Any], str]
+ActorBrand = Callable[[StaffUser], str]
 _actor_brand: ActorBrand | None = None
 
 
@@ -29,11 +30,11 @@ def set_actor_brand(resolver: ActorBrand) -> None:
 def record_event(
     *,
     event_type: str,
-    actor: Any = None,
+    actor: StaffUser | None = None,
     actor_id: str | None = None,
     request: HttpRequest | None = None,
     entity_type: str | None = None,
-    entity_id: str | None = None,
+    entity_id: str | int | None = None,
     brand_id: str | None = None,
     details: dict[str, Any] | None = None,
     request_id: str | None = None,

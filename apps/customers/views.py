@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -13,12 +13,13 @@ from apps.access import policy
 from apps.access.services import record_phi_view
 from apps.core import params
 from apps.core.display import EMPTY, MASK
+from apps.core.types import StaffRequest
 from apps.customers import selectors
 from apps.customers.search import MAX_TERM, LookupRefused, accepted_kinds, find_customers
 from apps.services.actions import available_actions
 
 
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: StaffRequest) -> HttpResponse:
     term = params.text("q", request.GET.get("q", ""), max_length=MAX_TERM).strip()
     refused = ""
     try:
@@ -39,7 +40,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "customers/search.html", context, status=status)
 
 
-def detail(request: HttpRequest, user_id: str) -> HttpResponse:
+def detail(request: StaffRequest, user_id: str) -> HttpResponse:
     params.uuid_value("customer id", user_id)
     record = selectors.customer(user_id=user_id, staff=request.user)
     if record is None:

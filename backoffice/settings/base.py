@@ -5,6 +5,7 @@ internationalisation, static files, logging, the back-office's own options.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -211,7 +212,7 @@ FOUR_EYES_DAILY_REFUND_CENTS = env.int("FOUR_EYES_DAILY_REFUND_CENTS", default=5
 # --- logging ---------------------------------------------------------------------------------
 # LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},
