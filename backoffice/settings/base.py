@@ -1,12 +1,13 @@
 """Settings shared by every environment. Everything configurable is read here, once.
 
-Importing the settings starts nothing: the embedded PostgreSQL starts with the first connection
-to it.
+Importing the settings has no side effects: it reads the environment (and .env) without writing
+it, and starts nothing (the embedded PostgreSQL starts with the first connection to it).
 
 Sections: paths and environment, core, apps, middleware and templates, databases, auth,
 internationalisation, static files, logging, the back-office's own options.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -15,13 +16,21 @@ from backoffice import databases as db
 from backoffice import embedded
 from backoffice.platform_schemas import READONLY_ROLE, SCHEMAS
 
-# --- paths and environment -------------------------------------------------------------------
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var")))
 
-env = environ.Env()
+# --- paths and environment -------------------------------------------------------------------
+class _Environment(environ.Env):
+    """The process environment and .env as the settings read them: .env is read into this copy
+    (never overriding the environment), so reading it never writes os.environ."""
+
+    ENVIRON = dict(os.environ)
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = _Environment()
 if (BASE_DIR / ".env").exists():
     env.read_env(str(BASE_DIR / ".env"))
+# The embedded PostgreSQL (var/pgdata), collected static files and the demo's accounts live here.
+VAR_DIR = Path(env.str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- core ------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

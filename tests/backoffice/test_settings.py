@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,23 @@ def test_settings_import_starts_no_database(tmp_path, module):
     assert list(tmp_path.iterdir()) == []
     if module != "production":
         assert report["engines"] == ["backoffice.embedded_backend"]
+
+
+def test_production_settings_read_dotenv_and_never_write_the_environment(tmp_path):
+    """The settings package alone, in a directory with a .env: read, and os.environ untouched."""
+    shutil.copytree(
+        Path(settings.BASE_DIR) / "backoffice",
+        tmp_path / "backoffice",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    variables = production_variables()
+    (tmp_path / ".env").write_text("DJANGO_ALLOWED_HOSTS=from-dotenv.example\nLOG_LEVEL=WARNING\n")
+    del variables["DJANGO_ALLOWED_HOSTS"]
+    report = import_settings(
+        "backoffice.settings.production", clean_env(tmp_path / "var", **variables), cwd=tmp_path
+    )
+    assert report["allowed_hosts"] == ["from-dotenv.example"]
+    assert report["environ_unchanged"]
 
 
 @pytest.mark.parametrize(
