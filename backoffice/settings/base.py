@@ -67,13 +67,14 @@ LOCAL_APPS = [
     "apps.explorer",
     "apps.services",
     "apps.customers",
-    "apps.refcluster",
-    "apps.standin",
     "apps.conformance",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
 PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS + PLATFORM_APPS
+# Tools for the demo and the tests, never deployed: the reference cluster (cluster_migrate,
+# cluster_seed) and the service stand-in (standin). Only the local and test settings install them.
+DEMO_APPS = ["apps.refcluster", "apps.standin"]
 
 # --- middleware and templates ----------------------------------------------------------------
 MIDDLEWARE = [

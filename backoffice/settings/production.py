@@ -2,7 +2,8 @@
 
 Importing this module without DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL or
 PLATFORM_DATABASE_URL fails at once with ImproperlyConfigured naming the missing variable. It
-reads the environment and never writes it.
+reads the environment and never writes it, and installs neither the reference cluster nor the
+stand-in (base's DEMO_APPS).
 """
 
 from django.core.exceptions import ImproperlyConfigured

@@ -10,10 +10,11 @@ from backoffice import embedded
 from backoffice.databases import parse_url
 
 from .base import *  # noqa: F403
-from .base import DATABASES, REFCLUSTER_ADMIN_URL
+from .base import DATABASES, DEMO_APPS, INSTALLED_APPS, REFCLUSTER_ADMIN_URL
 
 SECRET_KEY = "test-only-secret-key"  # noqa: S105
 DEBUG = False
+INSTALLED_APPS = INSTALLED_APPS + DEMO_APPS
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # No collectstatic in tests: serve static files unhashed.
 STORAGES = {

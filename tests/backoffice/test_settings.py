@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+DEMO_APPS = {"apps.refcluster", "apps.standin"}
+
 # Imports a settings module in a fresh interpreter and reports what the import did.
 IMPORT_SETTINGS = """
 import importlib, json, os, sys
@@ -101,6 +103,13 @@ def test_settings_import_starts_no_database(tmp_path, module):
     assert list(tmp_path.iterdir()) == []
     if module != "production":
         assert report["engines"] == ["backoffice.embedded_backend"]
+
+
+@pytest.mark.parametrize(("module", "installed"), [("local", True), ("test", True), ("production", False)])
+def test_settings_install_demo_apps_outside_production_only(tmp_path, module, installed):
+    variables = production_variables() if module == "production" else {}
+    report = import_settings(f"backoffice.settings.{module}", clean_env(tmp_path, **variables))
+    assert DEMO_APPS & set(report["installed_apps"]) == (DEMO_APPS if installed else set())
 
 
 def test_production_settings_read_dotenv_and_never_write_the_environment(tmp_path):
