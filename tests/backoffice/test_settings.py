@@ -164,3 +164,21 @@ def test_embedded_server_starts_on_first_connection():
         assert result.returncode == 0, result.stderr
         assert "('backoffice', 'backoffice')" in result.stdout
         assert not (Path(var_dir) / "pgdata" / "postmaster.pid").exists()
+
+
+@pytest.mark.parametrize("module", ["local", "production"])
+def test_settings_load_every_management_command(tmp_path, module):
+    """Every command of the installed apps imports: in production too, where the demo and test
+    tools (refcluster, stand-in) are not installed but two console commands import their modules."""
+    script = (
+        "import django; django.setup()\n"
+        "from django.core.management import get_commands, load_command_class\n"
+        "for name, app in sorted(get_commands().items()): load_command_class(app, name)\n"
+        "print(sorted(get_commands()))\n"
+    )
+    variables = production_variables() if module == "production" else {}
+    env = clean_env(tmp_path, DJANGO_SETTINGS_MODULE=f"backoffice.settings.{module}", **variables)
+    result = run("-c", script, env=env)
+    assert result.returncode == 0, result.stderr
+    assert ("'cluster_seed'" in result.stdout) is (module == "local")
+    assert not (tmp_path / "pgdata").exists()

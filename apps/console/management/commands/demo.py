@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from apps.core import demo
+from apps.console import demo
 from apps.standin.server import role_urls, start_standin
 from backoffice.databases import CATALOG_ALIAS, url_of
 
