@@ -9,7 +9,7 @@ from django.db import connections
 
 from apps.console import demo
 from apps.standin.server import role_urls, start_standin
-from backoffice.databases import CATALOG_ALIAS
+from backoffice.databases import CATALOG_ALIAS, url_of
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -17,10 +17,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _url(alias: str) -> str:
-    config = connections[alias].settings_dict
-    host = config["HOST"]
-    location = f"@/{config['NAME']}?host={host}" if host.startswith("/") else f"@{host}/{config['NAME']}"
-    return f"postgresql://{config['USER']}{location}"
+    return url_of(connections[alias].settings_dict)
 
 
 class Command(BaseCommand):
