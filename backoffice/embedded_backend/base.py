@@ -8,6 +8,7 @@ settings wins (tests point one at a socket that does not exist).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.backends.postgresql import base, client
@@ -20,7 +21,7 @@ class DatabaseClient(client.DatabaseClient):
 
     @classmethod
     def settings_to_cmd_args_env(
-        cls, settings_dict: dict[str, Any], parameters: list[str]
+        cls, settings_dict: dict[str, Any], parameters: Iterable[str]
     ) -> tuple[list[str], dict[str, str] | None]:
         if not settings_dict.get("HOST"):
             settings_dict = {**settings_dict, "HOST": embedded.socket_dir()}
