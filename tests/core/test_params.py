@@ -23,6 +23,7 @@ CHARGES = "/admin/payments/charge/"
         (CHARGES, {"created_at__year": "99999"}, "takes a year from 1 to 9999"),
         (CHARGES, {"created_at__month": "13"}, "takes a month from 1 to 12"),
         (CHARGES, {"processor_ref__regex": "("}, "pattern filters are not offered here"),
+        (CHARGES, {"processor_ref__range": "abc"}, "range filters are not offered here"),
         (CHARGES, {"no_such_field": "1"}, "Cannot resolve keyword"),
         (CHARGES, {"status__nosuchlookup": "1"}, "Unsupported lookup"),
         (CHARGES, {"q": "a\x00b"}, "q contains a NUL character"),
@@ -78,3 +79,9 @@ def test_good_filters_still_filter(admin_client, cluster_admin):
     response = admin_client.get(CHARGES, {"status__exact": "failed", "created_at__year": "2026", "o": "-1"})
     assert response.status_code == 200
     assert f"{min(failed, 1000):,}" in response.content.decode()
+
+
+def test_a_list_someone_may_not_see_is_a_403_whatever_its_parameters(make_staff):
+    response = make_staff("support").get("/admin/clinical/biomarker/", {"no_such_field": "1"})
+    assert response.status_code == 403
+    assert "Cannot resolve keyword" not in response.content.decode()
