@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -170,15 +171,19 @@ def check_changelist(model_admin: ModelAdmin, request: HttpRequest) -> None:
             check_lookup(model_admin.model, name, values)
 
 
+def _whole_number(value: str) -> bool:
+    return value.isascii() and value.isdigit()  # "²" is a digit to Python, and not a number to int()
+
+
 def _page(value: str) -> None:
-    if not value.isdigit() or not 0 < int(value) <= MAX_PAGE:
+    if not _whole_number(value) or not 0 < int(value) <= MAX_PAGE:
         raise InvalidParameter(f"p is a page number: a whole number from 1, not {_shown(value)}.")
 
 
 def _ordering(value: str, columns: int) -> None:
     for part in value.split(".") if value else ():
         index = part.removeprefix("-")
-        if not index.isdigit() or int(index) >= columns:
+        if not _whole_number(index) or int(index) >= columns:
             raise InvalidParameter(
                 f"o orders the list by column numbers (0 to {columns - 1}, - for descending, "
                 f"joined by dots, like 2.-0), not {_shown(value)}."
@@ -235,6 +240,8 @@ def _check_values(name: str, lookup: Lookup) -> None:
     values = lookup.rhs if isinstance(lookup.rhs, list | tuple) else [lookup.rhs]
     if isinstance(field, ArrayField) and lookup.lookup_name != "isnull":
         raise InvalidParameter(f"{name}: a list column is filtered with __isnull or __len, not compared.")
+    if isinstance(field, models.CompositePrimaryKey) and lookup.lookup_name not in {*COMPARISONS, "isnull"}:
+        raise InvalidParameter(f"{name}: a key of several columns is compared whole (exact, in, gt, lt).")
     if isinstance(lookup.lhs, Transform):
         part = getattr(lookup.lhs, "lookup_name", None)  # a JSON key has none
         bounds = DATE_PARTS.get(part)
@@ -253,6 +260,11 @@ def _check_values(name: str, lookup: Lookup) -> None:
             raise InvalidParameter(
                 f"{name} must be one of {', '.join(members)}; not {_shown(str(values[-1]))}."
             )
+    # PostgreSQL's numeric holds up to 131,072 digits before the point and 16,383 after it.
+    if isinstance(field, models.DecimalField) and any(
+        isinstance(v, Decimal) and v.is_finite() and not -16383 <= v.adjusted() < 131072 for v in values
+    ):
+        raise InvalidParameter(f"{name}: {_shown(str(values[-1]))} is too large or too small a number.")
     if isinstance(field, models.GenericIPAddressField):
         for value in values:
             try:

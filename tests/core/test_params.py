@@ -35,9 +35,13 @@ CHARGES = "/admin/payments/charge/"
         (CHARGES, {"o": "99"}, "o orders the list by column numbers"),
         (CHARGES, {"o": "abc"}, "o orders the list by column numbers"),
         (CHARGES, {"p": "abc"}, "p is a page number"),
+        (CHARGES, {"p": "\u00b2"}, "p is a page number"),
+        (CHARGES, {"o": "\u00b2"}, "o orders the list by column numbers"),
         (CHARGES, {"p": "9999"}, "This list has no such page"),
         ("/admin/identity/session/", {"ip": "10.0.0.1"}, "This list cannot be filtered by 'ip'"),
         ("/admin/axes/accessattempt/", {"ip_address": "garbage"}, "ip_address must be an IP address"),
+        ("/admin/analytics/outcome/", {"value__gt": "1e999999"}, "is too large or too small a number"),
+        ("/admin/community/like/", {"pk__contains": "x"}, "a key of several columns is compared whole"),
         (
             "/admin/identity/oauthclient/",
             {"scopes": "read"},
