@@ -243,7 +243,7 @@ def _check_values(name: str, lookup: Lookup) -> None:
         raise InvalidParameter(f"{name}: a key of several columns is compared whole (exact, in, gt, lt).")
     if isinstance(lookup.lhs, Transform):
         part = getattr(lookup.lhs, "lookup_name", None)  # a JSON key has none
-        bounds = DATE_PARTS.get(part)
+        bounds = DATE_PARTS.get(part) if part else None
         if (
             bounds
             and lookup.lookup_name in COMPARISONS
