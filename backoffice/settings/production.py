@@ -42,3 +42,6 @@ REQUIRE_2FA = True  # every staff login needs a TOTP code, whatever the environm
 
 # --- logs ------------------------------------------------------------------------------------
 LOGGING["handlers"]["console"]["formatter"] = env.str("LOG_FORMAT", default="json")
+
+# --- audit trail -----------------------------------------------------------------------------
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY")  # signs the chain's anchors; no default here
