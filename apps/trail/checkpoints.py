@@ -39,6 +39,7 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 ENTRY_BYTES = 24
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 CHECKPOINTED_EVENT = "trail.checkpointed"
+RESET_EVENT = "trail.checkpoints_reset"
 
 ROW_TEXT = (
     "jsonb_build_array(id::text, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), "
@@ -110,7 +111,7 @@ def compute_windows(
     return found
 
 
-def _batches(start: dt.datetime, end: dt.datetime, windows: int) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+def batches(start: dt.datetime, end: dt.datetime, windows: int) -> Iterator[tuple[dt.datetime, dt.datetime]]:
     step = dt.timedelta(seconds=window_seconds() * windows)
     while start < end:
         yield start, min(start + step, end)
@@ -163,7 +164,7 @@ def take_checkpoints(
             continue
         created: list[Checkpoint] = []
         stamp = timezone.now()
-        for batch_start, batch_end in _batches(start, until, batch_windows()):
+        for batch_start, batch_end in batches(start, until, batch_windows()):
             states = compute_windows(source, batch_start, batch_end, entries=True)
             for window in _windows(batch_start, batch_end):
                 state = states.get(window) or WindowState(window, 0, EMPTY_DIGEST, b"")
@@ -200,6 +201,24 @@ def take_checkpoints(
             )
         taken.append(Taken(source.name, len(created), rows, start, until, time.perf_counter() - started))
     return taken
+
+
+def reset_checkpoints(*, schemas: tuple[str, ...] = ()) -> int:
+    """Forget stored checkpoints (the platform was rebuilt: they describe rows that are gone).
+    Logged in the chain, so a reset is itself evidence; earlier runs are no longer compared."""
+    from apps.auditlog.services import record_event
+
+    names = [s.name for s in platform_sources(schemas)]
+    with transaction.atomic():
+        forgotten, _ = Checkpoint.objects.filter(schema__in=names).delete()
+        record_event(
+            event_type=RESET_EVENT,
+            actor_type="system",
+            actor_id="checkpoint_audit",
+            entity_type="audit_log",
+            details={"schemas": names, "checkpoints": forgotten},
+        )
+    return forgotten
 
 
 def run_digest(checkpoints: list[Checkpoint]) -> str:
@@ -276,7 +295,7 @@ def _verify_source(
             )  # fmt: skip
     suspects: list[Checkpoint] = []
     by_start = {c.window_start: c for c in stored}
-    for batch_start, batch_end in _batches(stored[0].window_start, stored[-1].window_end, batch_windows()):
+    for batch_start, batch_end in batches(stored[0].window_start, stored[-1].window_end, batch_windows()):
         current = compute_windows(source, batch_start, batch_end, entries=False)
         for window in _windows(batch_start, batch_end):
             checkpoint = by_start.get(window)
@@ -355,11 +374,15 @@ def _verify_recorded_runs(schemas: tuple[str, ...]) -> list[Finding]:
     from apps.auditlog.models import AuditEvent
 
     findings = []
-    events = AuditEvent.objects.filter(event_type=CHECKPOINTED_EVENT).values_list("id", "details")
-    for event_id, details in events:
+    resets: dict[str, int] = {}
+    for seq, details in AuditEvent.objects.filter(event_type=RESET_EVENT).values_list("seq", "details"):
+        for schema in (details or {}).get("schemas", []):
+            resets[schema] = max(resets.get(schema, 0), seq or 0)
+    events = AuditEvent.objects.filter(event_type=CHECKPOINTED_EVENT).values_list("id", "seq", "details")
+    for event_id, seq, details in events:
         details = details or {}
         schema = details.get("schema", "")
-        if schemas and schema not in schemas:
+        if (schemas and schema not in schemas) or (seq or 0) < resets.get(schema, 0):
             continue
         start, end = details.get("from"), details.get("to")
         stored = list(

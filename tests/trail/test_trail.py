@@ -296,3 +296,12 @@ def test_the_page_is_for_compliance_and_superusers(make_staff):
         == 400
     )
     assert reverse("trail:index") in make_staff("superuser").get(reverse("admin:index")).content.decode()
+
+
+def test_a_reset_forgets_checkpoints_and_old_runs():
+    call_command("checkpoint_audit", "--schema", "jobs", "--no-anchor", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("checkpoint_audit", "--schema", "jobs", "--no-anchor", "--reset", stdout=out)
+    assert "Forgot" in out.getvalue() and Checkpoint.objects.filter(schema="jobs").exists()
+    assert verify("--schema", "jobs")[0] == 0
+    assert AuditEvent.objects.filter(event_type=checkpoints.RESET_EVENT).count() == 1

@@ -15,13 +15,24 @@ class Command(BaseCommand):
         parser.add_argument("--schema", action="append", dest="schemas", metavar="SCHEMA",
                             help="Checkpoint only this schema (repeatable).")  # fmt: skip
         parser.add_argument("--no-anchor", action="store_true", help="Take checkpoints only.")
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Forget the stored checkpoints first (after the reference cluster was rebuilt, e.g. "
+            "`make seed-large`); logged as trail.checkpoints_reset.",
+        )
 
-    def handle(self, *args: object, schemas: list[str] | None, no_anchor: bool, **options: object) -> None:
+    def handle(
+        self, *args: object, schemas: list[str] | None, no_anchor: bool, reset: bool, **options: object
+    ) -> None:
         unknown = sorted(set(schemas or []) - set(SCHEMA_NAMES))
         if unknown:
             raise CommandError(
                 f"Unknown schema(s): {', '.join(unknown)}. Known schemas: {', '.join(SCHEMA_NAMES)}"
             )
+        if reset:
+            forgotten = checkpoints.reset_checkpoints(schemas=tuple(schemas or ()))
+            self.stdout.write(f"Forgot {forgotten:,} stored checkpoint(s).")
         until = checkpoints.closed_until()
         self.stdout.write(f"Checkpoints of closed windows up to {until:%Y-%m-%d %H:%M} UTC")
         total_rows = total_windows = 0
