@@ -37,3 +37,10 @@ for _config in DATABASES.values():
         _config.update(
             ENGINE=_cluster["ENGINE"], NAME=TEST_CLUSTER_NAME, HOST=_cluster["HOST"], PORT=_cluster["PORT"]
         )
+        # A test holds one transaction per alias from its first query to its end (pytest-django),
+        # which production never does: a long test (the leak hunt walks every page as one viewer)
+        # must not lose an alias it has not used for the read-only roles' 60 idle seconds.
+        _options = _config["OPTIONS"]
+        _options["options"] = (
+            _options.get("options", "") + " -c idle_in_transaction_session_timeout=600s"
+        ).strip()
