@@ -134,7 +134,9 @@ class VisibilityAdminMixin(_AdminBase):
     def _shows_contact(self, request: HttpRequest) -> bool:
         """This page shows contact details in clear to this person."""
         user = staff_request(request).user
-        return policy.can_view_contact(user) and policy.CONTACT in policy.sensitive_fields(self.model).values()
+        return (
+            policy.can_view_contact(user) and policy.CONTACT in policy.sensitive_fields(self.model).values()
+        )
 
     def get_urls(self) -> list[URLPattern]:
         opts = self.opts

@@ -75,7 +75,7 @@ def record_customer_view(*, user: Any, customer: models.Model, phi_panels: list[
         record_phi_view(user=user, obj=customer, revealed=False, panels=phi_panels)
         return
     record_event(
-        event_type="customer.viewed",
+        event_type=events.CUSTOMER_VIEWED,
         actor=user,
         entity_type=customer._meta.label,
         entity_id=str(customer.pk),
@@ -90,7 +90,7 @@ def record_contact_view(*, user: Any, obj: models.Model) -> None:
     if not subjects:
         return  # contact details of nobody in particular (a provider, a suppression list entry)
     record_event(
-        event_type="contact.viewed",
+        event_type=events.CONTACT_VIEWED,
         actor=user,
         entity_type=obj._meta.label,
         entity_id=str(obj.pk),

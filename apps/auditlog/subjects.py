@@ -87,6 +87,8 @@ def _paths_via_relations(model: type[models.Model], *, hops: int) -> list[UserPa
         if not (f.is_relation and f.many_to_one) or f.related_model is model:
             continue
         parent = f.related_model
+        if not isinstance(parent, type):
+            continue
         parent_paths = _direct_columns(parent) or _paths_via_relations(parent, hops=hops - 1)
         for path in parent_paths:
             if parent._meta.label == USER_MODEL:

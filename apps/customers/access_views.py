@@ -9,12 +9,13 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from apps.access import permissions
 from apps.core import params
 from apps.customers import accesses, report_formats, selectors
 from apps.customers.services import record_access_report
 from apps.explorer.query import InvalidQuery, parse_query
 
-PERMISSION = "access.view_access_reports"
+PERMISSION = permissions.VIEW_ACCESS_REPORTS
 
 
 def access_report(request: HttpRequest, user_id: str, fmt: str = "html") -> HttpResponse:
@@ -46,7 +47,7 @@ def access_report(request: HttpRequest, user_id: str, fmt: str = "html") -> Http
         response = HttpResponse(body, content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
         return response
-    period_params = {k: v for k, v in period.items() if v}
+    period_params: dict[str, str] = {name: str(period[name]) for name in ("since", "until") if period[name]}
     suffix = "?" + urlencode(period_params) if period_params else ""
     context = {
         **admin.site.each_context(request),

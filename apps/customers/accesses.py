@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -34,7 +34,8 @@ from django.db.models import Q
 from django.db.models.fields.json import KT
 from django.http import QueryDict
 
-from apps.access import policy
+from apps.access import permissions, policy
+from apps.auditlog import events
 from apps.auditlog.models import MANY_SUBJECTS, AuditEvent
 from apps.auditlog.subjects import USER_MODEL, UserPath, user_paths
 from apps.core.db import isolated
@@ -49,21 +50,22 @@ MAX_RECORDS = 20_000
 #: At most this many rows per source and part of the report.
 MAX_ROWS = 10_000
 CHUNK = 1000
-HIDDEN_PREFIXES = ("report.", "trail.")
+#: Not accesses: building a report, and the trail's own upkeep.
+HIDDEN_PREFIXES = tuple({e.split(".")[0] + "." for e in (events.REPORT_ACCESS_BUILT, events.TRAIL_ANCHORED)})
 
 KINDS = {
-    "customer.viewed": "viewed the customer page",
-    "contact.viewed": "viewed contact details",
-    "phi.viewed": "viewed (PHI masked unless revealed)",
-    "phi.revealed": "revealed PHI",
-    "phi.exported": "exported PHI rows",
-    "export.audit": "exported audit rows",
-    "service.action_requested": "requested an action",
-    "service.action_approved": "approved an action",
-    "service.action_rejected": "rejected an action",
-    "service.action_sent": "sent an action to the service",
-    "service.action_succeeded": "action done by the service",
-    "service.action_failed": "action failed",
+    events.CUSTOMER_VIEWED: "viewed the customer page",
+    events.CONTACT_VIEWED: "viewed contact details",
+    events.PHI_VIEWED: "viewed (PHI masked unless revealed)",
+    events.PHI_REVEALED: "revealed PHI",
+    events.PHI_EXPORTED: "exported PHI rows",
+    events.EXPORT_AUDIT: "exported audit rows",
+    events.SERVICE_ACTION_REQUESTED: "requested an action",
+    events.SERVICE_ACTION_APPROVED: "approved an action",
+    events.SERVICE_ACTION_REJECTED: "rejected an action",
+    events.SERVICE_ACTION_SENT: "sent an action to the service",
+    events.SERVICE_ACTION_SUCCEEDED: "action done by the service",
+    events.SERVICE_ACTION_FAILED: "action failed",
 }
 
 
@@ -222,12 +224,12 @@ def _lookup(
     manager = policy.scope(model._default_manager.using(_alias(model)).all(), staff)
     if not path.via:
         leads = {path.column, *path.conditions}
-        if not any(_indexed(model, model._meta.get_field(name).column) for name in leads):
+        if not any(_indexed(model, _field(model, name).column) for name in leads):
             person.notes.append(f"{model._meta.label}: not searched by {path.column} (no index)")
             return None
         return manager.filter(**{path.column: user_id, **path.conditions})
-    fk = model._meta.get_field(path.via[0])
-    if not _indexed(model, fk.column):
+    fk = _field(model, path.via[0])
+    if not _indexed(model, fk.column) or not isinstance(fk.related_model, type):
         person.notes.append(f"{model._meta.label}: not searched through {fk.name} (no index)")
         return None
     parents = _ids_of(fk.related_model, user_id=user_id, staff=staff, memo=memo, person=person)
@@ -235,6 +237,10 @@ def _lookup(
         return None
     # The parents' ids are bounded by MAX_RECORDS; one statement, index-backed.
     return manager.filter(**{f"{fk.attname}__in": parents})
+
+
+def _field(model: type[models.Model], name: str) -> models.Field:
+    return cast("models.Field", model._meta.get_field(name))
 
 
 @cache
@@ -311,7 +317,7 @@ def build(
 def _backoffice_accesses(
     *, user_id: str, staff: Any, since: dt.datetime | None, until: dt.datetime | None, person: PersonRecords
 ) -> list[Access]:
-    if not staff.has_perm("access.view_backoffice_audit"):
+    if not staff.has_perm(permissions.VIEW_BACKOFFICE_AUDIT):
         return []
     events = policy.scope(AuditEvent.objects.all(), staff)
     events = _in_period(events, "occurred_at", since, until)
@@ -334,10 +340,10 @@ def _from_event(event: AuditEvent) -> Access:
     what = KINDS.get(event.event_type, event.event_type)
     if event.event_type.startswith("service.") and details.get("action"):
         what = f"{what}: {details['action']}"
-    if event.event_type in ("export.audit", "phi.exported"):
+    if event.event_type in (events.EXPORT_AUDIT, events.PHI_EXPORTED):
         rows = details.get("rows", details.get("phi_rows", ""))
         what = f"{what} ({details.get('format', '')}, {rows} rows)"
-    if event.event_type == "phi.viewed" and details.get("revealed"):
+    if event.event_type == events.PHI_VIEWED and details.get("revealed"):
         what = "viewed (PHI revealed)"
     record = " ".join(x for x in (event.entity_type or "", event.entity_id or "") if x)
     return Access(

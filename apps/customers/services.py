@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.auditlog import events
 from apps.auditlog.services import record_event
 from apps.customers.accesses import AccessReport
 
@@ -11,7 +12,7 @@ from apps.customers.accesses import AccessReport
 def record_access_report(*, staff: Any, customer: Any, report: AccessReport, fmt: str) -> None:
     """``report.access_built``, whose subject is the person the report is about."""
     record_event(
-        event_type="report.access_built",
+        event_type=events.REPORT_ACCESS_BUILT,
         actor=staff,
         entity_type=customer._meta.label,
         entity_id=str(customer.pk),

@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from apps.access import policy
+from apps.access import permissions, policy
 from apps.access.services import record_customer_view
 from apps.core import params
 from apps.core.display import EMPTY, MASK
@@ -67,7 +67,7 @@ def detail(request: StaffRequest, user_id: str) -> HttpResponse:
         "email": shown("email"),
         "phone": shown("phone"),
         "can_open_profile": request.user.has_perm("identity.view_user"),
-        "can_see_accesses": request.user.has_perm("access.view_access_reports"),
+        "can_see_accesses": request.user.has_perm(permissions.VIEW_ACCESS_REPORTS),
         "user_actions": user_actions,
     }
     return TemplateResponse(request, "customers/detail.html", context)

@@ -215,7 +215,7 @@ class _PhiNotes:
     def __init__(self) -> None:
         self.entities: dict[tuple[str, str, str], None] = {}
         self.rows = 0
-        self.about: dict[tuple, None] = {}
+        self.about: dict[tuple[str, str, str | None, str | None, str | None], None] = {}
         self.too_many = False
 
     def subjects(self) -> list[str]:

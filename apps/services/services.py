@@ -20,8 +20,8 @@ from apps.access.permissions import APPROVE_MONEY_ACTIONS as APPROVE_PERMISSION
 from apps.access.policy import actor_brand, may_see_brand
 from apps.auditlog import events
 from apps.auditlog.services import record_event
-from apps.core.types import StaffUser
 from apps.auditlog.subjects import subject_of
+from apps.core.types import StaffUser
 from apps.services.actions import ACTIONS, ServiceAction, get_action
 from apps.services.client import Actor, ServiceClient, ServiceError
 from apps.services.models import ActionRequest

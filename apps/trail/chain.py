@@ -23,13 +23,14 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 
+from apps.auditlog import events
 from apps.auditlog.models import AuditEvent, ChainHead
 from apps.trail import anchors as anchor_store
 from apps.trail.report import BACKOFFICE, Checked, Finding
 
 GENESIS = anchor_store.GENESIS
 BATCH = 5000
-ANCHORED_EVENT = "trail.anchored"
+ANCHORED_EVENT = events.TRAIL_ANCHORED
 
 Progress = Callable[[str], None]
 
@@ -51,7 +52,7 @@ def verify_chain(
     """Walk the chain (from the first row at or after ``since``, else from its start)."""
     started = time.perf_counter()
     findings: list[Finding] = []
-    start_seq = 1
+    start_seq: int | None = 1
     if since is not None:
         first = AuditEvent.objects.filter(occurred_at__gte=since, seq__isnull=False).order_by("seq").first()
         start_seq = first.seq if first else None

@@ -31,6 +31,7 @@ from django.db import connections, transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from apps.auditlog import events
 from apps.explorer.sources import AuditSource, all_sources
 from apps.trail.models import Checkpoint
 from apps.trail.report import Checked, Finding
@@ -38,8 +39,8 @@ from apps.trail.report import Checked, Finding
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 ENTRY_BYTES = 24
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
-CHECKPOINTED_EVENT = "trail.checkpointed"
-RESET_EVENT = "trail.checkpoints_reset"
+CHECKPOINTED_EVENT = events.TRAIL_CHECKPOINTED
+RESET_EVENT = events.TRAIL_CHECKPOINTS_RESET
 
 ROW_TEXT = (
     "jsonb_build_array(id::text, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US'), "
@@ -152,6 +153,7 @@ def take_checkpoints(
     for source in platform_sources(schemas):
         started = time.perf_counter()
         last = Checkpoint.objects.filter(schema=source.name).order_by("-window_start").first()
+        start: dt.datetime | None
         if last is not None:
             start = last.window_end
         else:

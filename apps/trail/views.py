@@ -10,11 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.dateparse import parse_date
 
+from apps.access import permissions
 from apps.core import params
 from apps.trail.checkpoints import platform_sources
 from apps.trail.verify import verify_trail
 
-PERMISSION = "access.view_backoffice_audit"
+PERMISSION = permissions.VIEW_BACKOFFICE_AUDIT
 
 
 def trail(request: HttpRequest) -> HttpResponse:

@@ -87,7 +87,13 @@ def test_production_settings_pass_the_deploy_checks(production_env):
 
 @pytest.mark.parametrize(
     "missing",
-    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "PLATFORM_DATABASE_URL", "AUDIT_ANCHOR_KEY"],
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "PLATFORM_DATABASE_URL",
+        "AUDIT_ANCHOR_KEY",
+    ],
 )
 def test_production_settings_refuse_to_start_without_their_secrets(production_env, missing):
     del production_env[missing]

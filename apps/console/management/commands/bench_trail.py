@@ -70,7 +70,7 @@ class Command(BaseCommand):
 
     def _throughput(self, schemas: tuple[str, ...]) -> None:
         until = checkpoints.closed_until()
-        totals = {"checkpoint": [0, 0.0], "verify": [0, 0.0]}
+        totals: dict[str, list[float]] = {"checkpoint": [0, 0.0], "verify": [0, 0.0]}
         self.stdout.write(
             f"Checkpoint and verification throughput, closed windows up to {until:%Y-%m-%d %H:%M} UTC:"
         )
@@ -97,9 +97,11 @@ class Command(BaseCommand):
                 totals[label][1] += seconds
                 line.append(f"{label} {rows / seconds if seconds else 0:,.0f} rows/s")
             self.stdout.write(f"  {source.name:14} {rows:>11,} rows: {', '.join(line)}")
-        for label, (rows, seconds) in totals.items():
-            rate = rows / seconds if seconds else 0
-            self.stdout.write(f"{label}: {rows:,} rows in {seconds:.1f} s = {rate:,.0f} rows/s")
+        for label, (total_rows, total_seconds) in totals.items():
+            rate = total_rows / total_seconds if total_seconds else 0
+            self.stdout.write(
+                f"{label}: {total_rows:,.0f} rows in {total_seconds:.1f} s = {rate:,.0f} rows/s"
+            )
         checked, _ = chain.verify_chain()
         rate = checked.rows / checked.seconds if checked.seconds else 0
         self.stdout.write(
