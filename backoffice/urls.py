@@ -11,6 +11,7 @@ urlpatterns = [
     path("audit/", include("apps.explorer.urls")),
     path("customers/", include("apps.customers.urls")),
     path("admin/conformance/", include("apps.conformance.urls")),
+    path("admin/audit-trail/", include("apps.trail.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -113,6 +113,8 @@ class VisibilityAdminMixin(_AdminBase):
         obj: models.Model | None = None,
     ) -> HttpResponse:
         opts = self.opts
+        if obj is not None and not policy.has_phi(self.model) and self._shows_contact(request):
+            access_services.record_contact_view(user=staff_request(request).user, obj=obj)
         if obj is not None and policy.has_phi(self.model):
             user = staff_request(request).user
             reveal = self.get_reveal(request, obj)
@@ -128,6 +130,13 @@ class VisibilityAdminMixin(_AdminBase):
                 ),
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _shows_contact(self, request: HttpRequest) -> bool:
+        """This page shows contact details in clear to this person."""
+        user = staff_request(request).user
+        return (
+            policy.can_view_contact(user) and policy.CONTACT in policy.sensitive_fields(self.model).values()
+        )
 
     def get_urls(self) -> list[URLPattern]:
         opts = self.opts

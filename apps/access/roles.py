@@ -74,6 +74,7 @@ ROLES: tuple[Role, ...] = (
             permissions.REVEAL_PHI,
             permissions.EXPORT_RECORDS,
             permissions.VIEW_BACKOFFICE_AUDIT,
+            permissions.VIEW_ACCESS_REPORTS,
             permissions.VIEW_AUDIT_EVENTS,
             "services.run_acknowledge_red_flag",
             "services.run_post_adjustment",

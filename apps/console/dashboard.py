@@ -99,6 +99,7 @@ class Dashboard:
     explorer_url: str = ""
     today_url: str = ""
     conformance_url: str = ""
+    trail_url: str = ""
     approvals_url: str = ""
     requests_url: str = ""
     shortcuts: list[Link] | None = None
@@ -212,6 +213,7 @@ def dashboard_for(user: StaffUser) -> Dashboard:
         board.approvals_url = _approvals_url()
         if user.has_perm(CONFORMANCE_PERMISSION):
             board.conformance_url = reverse("conformance:index")
+            board.trail_url = reverse("trail:index")
     if "brand_manager" in roles:
         board.brands = brand_shortcuts(user)
     return board

@@ -9,8 +9,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from apps.access import policy
-from apps.access.services import record_phi_view
+from apps.access import permissions, policy
+from apps.access.services import record_customer_view
 from apps.core import params
 from apps.core.display import EMPTY, MASK
 from apps.core.types import StaffRequest
@@ -46,8 +46,7 @@ def detail(request: StaffRequest, user_id: str) -> HttpResponse:
     if record is None:
         raise Http404("No such customer is visible to you.")
     page = selectors.customer_page(customer_record=record, staff=request.user)
-    if page.phi_panels:
-        record_phi_view(user=request.user, obj=record, revealed=False, panels=page.phi_panels)
+    record_customer_view(user=request.user, customer=record, phi_panels=page.phi_panels)
     fields = {f.name: f for f in type(record)._meta.concrete_fields}
 
     def shown(name: str) -> str:
@@ -68,6 +67,7 @@ def detail(request: StaffRequest, user_id: str) -> HttpResponse:
         "email": shown("email"),
         "phone": shown("phone"),
         "can_open_profile": request.user.has_perm("identity.view_user"),
+        "can_see_accesses": request.user.has_perm(permissions.VIEW_ACCESS_REPORTS),
         "user_actions": user_actions,
     }
     return TemplateResponse(request, "customers/detail.html", context)

@@ -150,6 +150,14 @@ def _filtered(
     return queryset
 
 
+def matching(
+    source: AuditSource, query: AuditQuery, brands: frozenset[str] | None
+) -> models.QuerySet[models.Model] | None:
+    """A source's rows matching ``query`` within ``brands`` (None: every brand), unordered; None
+    when nothing there can match. What an export read, re-evaluated (apps.customers.accesses)."""
+    return _filtered(source, query, brands)
+
+
 def _before(queryset: models.QuerySet[models.Model], position: Position) -> models.QuerySet[models.Model]:
     # A row comparison is what lets PostgreSQL start the index scan right at the cursor.
     return queryset.filter(

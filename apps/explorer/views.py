@@ -16,7 +16,9 @@ from django.utils.http import urlencode
 from apps.access import permissions, policy
 from apps.access.services import LOGGED_ENTITIES, record_phi_access
 from apps.auditlog import events
+from apps.auditlog.models import MANY_SUBJECTS
 from apps.auditlog.services import record_event
+from apps.auditlog.subjects import subjects_of_audit_rows
 from apps.core import spreadsheet
 from apps.core.types import StaffRequest
 from apps.explorer import charts, selectors
@@ -207,11 +209,18 @@ def _jsonl_chunks(rows: Iterator[selectors.ExportRow]) -> Iterator[tuple[int, st
 
 class _PhiNotes:
     """The entities of PHI-bearing services' rows an export carried: the first LOGGED_ENTITIES
-    distinct ones, and how many rows in all."""
+    distinct ones, and how many rows in all; and who every row is about (``about``: the first
+    LOGGED_ENTITIES distinct actors and entities; ``too_many`` past that)."""
 
     def __init__(self) -> None:
         self.entities: dict[tuple[str, str, str], None] = {}
         self.rows = 0
+        self.about: dict[tuple[str, str, str | None, str | None, str | None], None] = {}
+        self.too_many = False
+
+    def subjects(self) -> list[str]:
+        """The people the exported rows concern, or MANY_SUBJECTS (the filter says who)."""
+        return [MANY_SUBJECTS] if self.too_many else subjects_of_audit_rows(self.about)
 
 
 def _noting_phi(rows: Iterator[selectors.ExportRow], notes: _PhiNotes) -> Iterator[selectors.ExportRow]:
@@ -221,6 +230,11 @@ def _noting_phi(rows: Iterator[selectors.ExportRow], notes: _PhiNotes) -> Iterat
             notes.rows += 1
             if len(notes.entities) < LOGGED_ENTITIES:
                 notes.entities[(row[2], row[7] or "", row[8] or "")] = None
+        if not notes.too_many:
+            key = (row[2], row[3], row[4] if row[3] == "user" else None, row[7], row[8])
+            if key not in notes.about:
+                notes.too_many = len(notes.about) >= LOGGED_ENTITIES
+                notes.about[key] = None
         yield row
 
 
@@ -252,11 +266,13 @@ def _logged(
             yield chunk
         completed = True
     finally:
+        subjects = phi_entities.subjects()
         record_event(
             event_type=events.EXPORT_AUDIT,
             actor=request.user,
             request=request,
             entity_type="audit_log",
+            subjects=subjects,
             details={
                 "format": fmt,
                 "filters": query.as_params(),
@@ -271,6 +287,7 @@ def _logged(
                 event_type=events.PHI_EXPORTED,
                 where="audit export",
                 entities=list(phi_entities.entities),
+                subjects=[MANY_SUBJECTS] if len(phi_entities.entities) >= LOGGED_ENTITIES else None,
                 filters=query.as_params(),
                 phi_rows=phi_entities.rows,
                 format=fmt,

@@ -20,6 +20,7 @@ from apps.access.permissions import APPROVE_MONEY_ACTIONS as APPROVE_PERMISSION
 from apps.access.policy import actor_brand, may_see_brand
 from apps.auditlog import events
 from apps.auditlog.services import record_event
+from apps.auditlog.subjects import subject_of
 from apps.core.types import StaffUser
 from apps.services.actions import ACTIONS, ServiceAction, get_action
 from apps.services.client import Actor, ServiceClient, ServiceError
@@ -69,6 +70,7 @@ def _audit(event: str, request: ActionRequest, *, actor: StaffUser, request_id: 
         entity_id=request.object_pk,
         brand_id=request.brand_id,
         request_id=request_id,
+        subjects=subject_of(request.model_label, request.object_pk),
         details={"action": request.action, "action_request": request.pk, **_people(request), **details},
     )
 

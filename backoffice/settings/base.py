@@ -69,6 +69,7 @@ LOCAL_APPS = [
     "apps.services",
     "apps.customers",
     "apps.conformance",
+    "apps.trail",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
 PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
@@ -218,6 +219,19 @@ SERVICE_TOKENS = {
 # its requester sent alone that day (UTC) over FOUR_EYES_DAILY_REFUND_CENTS; ledger adjustments always do.
 FOUR_EYES_REFUND_CENTS = env.int("FOUR_EYES_REFUND_CENTS", default=10_000)
 FOUR_EYES_DAILY_REFUND_CENTS = env.int("FOUR_EYES_DAILY_REFUND_CENTS", default=50_000)
+
+# Tamper evidence (apps.trail). The chain head of the back-office audit log is anchored, signed
+# with HMAC-SHA256 under AUDIT_ANCHOR_KEY, into AUDIT_ANCHOR_DIR (files created once, never
+# overwritten). Production requires the key (backoffice.settings.production); keep it outside
+# the database and away from whoever administers it.
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="")
+AUDIT_ANCHOR_DIR = Path(env.str("AUDIT_ANCHOR_DIR", default=str(VAR_DIR / "anchors")))
+# Checkpoints of every service's audit_log: windows of this many minutes (aligned on UTC
+# midnight), taken once a window closed and AUDIT_CHECKPOINT_DELAY_MINUTES passed for late rows.
+AUDIT_CHECKPOINT_WINDOW_MINUTES = env.int("AUDIT_CHECKPOINT_WINDOW_MINUTES", default=24 * 60)
+AUDIT_CHECKPOINT_DELAY_MINUTES = env.int("AUDIT_CHECKPOINT_DELAY_MINUTES", default=60)
+# Statement timeout of a checkpoint or verification query (one batch of windows of one schema).
+AUDIT_CHECKPOINT_TIMEOUT_MS = env.int("AUDIT_CHECKPOINT_TIMEOUT_MS", default=120_000)
 
 # --- logging ---------------------------------------------------------------------------------
 # LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.

@@ -13,3 +13,6 @@ if DEBUG:
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+# A fixed, public key: local anchors prove nothing to anyone else. Set AUDIT_ANCHOR_KEY to test your own.
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="local-only-anchor-key-do-not-deploy")

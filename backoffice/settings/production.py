@@ -1,7 +1,7 @@
 """Production: secrets and database URLs from the environment with no default; HTTPS only; 2FA.
 
-Importing this module without DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL or
-PLATFORM_DATABASE_URL fails at once with ImproperlyConfigured naming the missing variable. It
+Importing this module without DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL,
+PLATFORM_DATABASE_URL or AUDIT_ANCHOR_KEY fails at once with ImproperlyConfigured naming the missing variable. It
 reads the environment and never writes it, and installs neither the reference cluster nor the
 stand-in (base's DEMO_APPS).
 """
@@ -42,3 +42,6 @@ REQUIRE_2FA = True  # every staff login needs a TOTP code, whatever the environm
 
 # --- logs ------------------------------------------------------------------------------------
 LOGGING["handlers"]["console"]["formatter"] = env.str("LOG_FORMAT", default="json")
+
+# --- audit trail -----------------------------------------------------------------------------
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY")  # signs the chain's anchors; no default here

@@ -6,6 +6,10 @@ first connection, not by these settings) and points every platform alias at it, 
 the same read-only roles production uses.
 """
 
+import os
+import tempfile
+from pathlib import Path
+
 from backoffice import embedded
 from backoffice.databases import parse_url
 
@@ -13,6 +17,9 @@ from .base import *  # noqa: F403
 from .base import DATABASES, DEMO_APPS, INSTALLED_APPS, REFCLUSTER_ADMIN_URL
 
 SECRET_KEY = "test-only-secret-key"  # noqa: S105
+AUDIT_ANCHOR_KEY = "test-only-anchor-key"
+# Anchors of one test session, never a developer's: tests that anchor point this at their tmp_path.
+AUDIT_ANCHOR_DIR = Path(tempfile.gettempdir()) / f"backoffice-test-anchors-{os.getpid()}"
 DEBUG = False
 INSTALLED_APPS = INSTALLED_APPS + DEMO_APPS
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -30,3 +37,10 @@ for _config in DATABASES.values():
         _config.update(
             ENGINE=_cluster["ENGINE"], NAME=TEST_CLUSTER_NAME, HOST=_cluster["HOST"], PORT=_cluster["PORT"]
         )
+        # A test holds one transaction per alias from its first query to its end (pytest-django),
+        # which production never does: a long test (the leak hunt walks every page as one viewer)
+        # must not lose an alias it has not used for the read-only roles' 60 idle seconds.
+        _options = _config["OPTIONS"]
+        _options["options"] = (
+            _options.get("options", "") + " -c idle_in_transaction_session_timeout=600s"
+        ).strip()

@@ -50,7 +50,7 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 def clean_env(var_dir: Path, **variables: str) -> dict[str, str]:
     """The environment without any database, Django or back-office variable, plus ``variables``."""
-    prefixes = ("DJANGO_", "DATABASE_URL", "PLATFORM_", "REFCLUSTER_", "BACKOFFICE_")
+    prefixes = ("DJANGO_", "DATABASE_URL", "PLATFORM_", "REFCLUSTER_", "BACKOFFICE_", "AUDIT_ANCHOR_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return {**env, "BACKOFFICE_VAR_DIR": str(var_dir), **variables}
 
@@ -62,6 +62,7 @@ def production_variables() -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "backoffice.example.com",
         "DATABASE_URL": "postgresql://backoffice:secret@db.invalid:5432/backoffice",
         "PLATFORM_DATABASE_URL": "postgresql://backoffice_ro:secret@platform.invalid:5432/platform",
+        "AUDIT_ANCHOR_KEY": secrets.token_urlsafe(32),
     }
 
 
@@ -85,7 +86,14 @@ def test_production_settings_pass_the_deploy_checks(production_env):
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "PLATFORM_DATABASE_URL"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "PLATFORM_DATABASE_URL",
+        "AUDIT_ANCHOR_KEY",
+    ],
 )
 def test_production_settings_refuse_to_start_without_their_secrets(production_env, missing):
     del production_env[missing]
