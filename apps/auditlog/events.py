@@ -25,6 +25,11 @@ PHI_EXPORTED = "phi.exported"
 # --- exports ------------------------------------------------------------------------------
 EXPORT_AUDIT = "export.audit"
 
+# --- watch: saved searches, alert rules, access flags ---------------------------------------
+WATCH_SEARCH_SAVED = "watch.search_saved"
+WATCH_RULE_CREATED = "watch.rule_created"
+WATCH_FLAG_DISMISSED = "watch.flag_dismissed"
+
 # --- service actions ----------------------------------------------------------------------
 SERVICE_ACTION_REQUESTED = "service.action_requested"
 SERVICE_ACTION_APPROVED = "service.action_approved"

@@ -307,3 +307,39 @@ def event_volume(*, query: AuditQuery, user: Any, by: str = "service", sample: i
     for (day, label), count in per_day.items():
         series[label][index[bucket_of(day)]] += count
     return Volume(buckets, dict(series), truncated, unit)
+
+
+def _after(queryset: models.QuerySet, position: Position) -> models.QuerySet:
+    return queryset.filter(
+        RawSQL(
+            "(occurred_at, id) > (%s, %s)", (position.occurred_at, position.id), output_field=BooleanField()
+        )
+    )
+
+
+def events_after(
+    *, query: AuditQuery, user: Any, after: Position, until: dt.datetime, limit: int = 1000
+) -> list[AuditRow]:
+    """Matching events strictly after ``after`` and at or before ``until``, oldest first, at most
+    ``limit``: the incremental read behind watchlists (each caller keeps its own watermark).
+
+    Scoped and masked for ``user`` exactly as ``audit_page`` is; read through the time index.
+    """
+    brands = allowed_brands(user)
+    candidates: list[AuditRow] = []
+    base_query = replace(query, entity_type="") if query.subject_id else query
+    for source in sources_for(user, query.services):
+        queryset = _filtered(source, base_query, brands)
+        if queryset is None:
+            continue
+        queryset = _after(queryset, after).filter(occurred_at__lte=until)
+        if query.subject_id:
+            about = models.Q(entity_id=query.subject_id)
+            if query.entity_type:
+                about &= models.Q(entity_type=query.entity_type)
+            queryset = queryset.filter(models.Q(actor_id=query.subject_id) | about)
+        values = queryset.order_by("occurred_at", "id").values(*FIELDS)[:limit]
+        candidates.extend(_rows(source, values))
+    candidates.sort(key=_newest_first)
+    masker = _Masker(user)
+    return [masker.apply(row) for row in candidates[:limit]]
