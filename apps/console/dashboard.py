@@ -24,6 +24,8 @@ from apps.explorer.selectors import audit_page
 from apps.explorer.sources import sources_for
 from apps.services.actions import BY_NAME
 from apps.services.models import ActionRequest
+from apps.watch.selectors import WatchSummary
+from apps.watch.selectors import summary as watch_summary
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +104,7 @@ class Dashboard:
     requests_url: str = ""
     shortcuts: list[Link] | None = None
     brands: list[BrandShortcuts] | None = None
+    watch: WatchSummary | None = None  # alerts; for compliance also flags and today's reveals and exports
 
 
 def roles_of(user: Any) -> frozenset[str]:
@@ -213,4 +216,6 @@ def dashboard_for(user: Any) -> Dashboard:
             board.conformance_url = reverse("conformance:index")
     if "brand_manager" in roles:
         board.brands = brand_shortcuts(user)
+    if roles:
+        board.watch = watch_summary(user=user)
     return board

@@ -113,3 +113,17 @@ def test_flag_dismissed_with_a_reason_is_logged_and_leaves_the_list(yesterday, m
 
 def test_flags_page_is_for_compliance_only(make_staff):
     assert make_staff("support").get(reverse("watch:flags")).status_code == 403
+
+
+def test_compliance_dashboard_shows_open_flags_and_todays_reveals(yesterday, make_staff):
+    seed_suspicious(yesterday)
+    scan(since=yesterday)
+    event(
+        events.PHI_REVEALED, actor="today-1", at=timezone.now(), entity_id="t-1", details={"reason": "CASE-9"}
+    )
+    html = make_staff("compliance").get(reverse("admin:index")).content.decode()
+    assert "Open access flags</a>: 3" in html
+    assert "reveals today</a>: 1" in html
+    assert "outside working hours" in html
+    support = make_staff("support").get(reverse("admin:index")).content.decode()
+    assert "Your alerts</a>: 0 unread" in support and "Open access flags" not in support
