@@ -317,29 +317,43 @@ def _after(queryset: models.QuerySet, position: Position) -> models.QuerySet:
     )
 
 
-def events_after(
-    *, query: AuditQuery, user: Any, after: Position, until: dt.datetime, limit: int = 1000
-) -> list[AuditRow]:
-    """Matching events strictly after ``after`` and at or before ``until``, oldest first, at most
-    ``limit``: the incremental read behind watchlists (each caller keeps its own watermark).
+def iter_events_after(
+    *, query: AuditQuery, user: Any, after: Position, until: dt.datetime, chunk: int = 2000
+) -> Iterator[AuditRow]:
+    """Every matching event strictly after ``after`` and at or before ``until``, oldest first:
+    the incremental read behind watchlists (each caller keeps its own watermark).
 
-    Scoped and masked for ``user`` exactly as ``audit_page`` is; read through the time index.
+    Scoped and masked for ``user`` exactly as ``audit_page`` is. Each source is read through its
+    time index in chunks from its own position and the streams are merged, so every row is read
+    once whatever the number of sources.
     """
     brands = allowed_brands(user)
-    candidates: list[AuditRow] = []
     base_query = replace(query, entity_type="") if query.subject_id else query
+    streams = []
     for source in sources_for(user, query.services):
         queryset = _filtered(source, base_query, brands)
         if queryset is None:
             continue
-        queryset = _after(queryset, after).filter(occurred_at__lte=until)
+        queryset = queryset.filter(occurred_at__lte=until)
         if query.subject_id:
             about = models.Q(entity_id=query.subject_id)
             if query.entity_type:
                 about &= models.Q(entity_type=query.entity_type)
             queryset = queryset.filter(models.Q(actor_id=query.subject_id) | about)
-        values = queryset.order_by("occurred_at", "id").values(*FIELDS)[:limit]
-        candidates.extend(_rows(source, values))
-    candidates.sort(key=_newest_first)
+        streams.append(_source_stream(source, queryset, after, chunk))
     masker = _Masker(user)
-    return [masker.apply(row) for row in candidates[:limit]]
+    for row in heapq.merge(*streams, key=_newest_first):
+        yield masker.apply(row)
+
+
+def _source_stream(
+    source: AuditSource, queryset: models.QuerySet, after: Position, chunk: int
+) -> Iterator[AuditRow]:
+    position = after
+    while True:
+        values = _after(queryset, position).order_by("occurred_at", "id").values(*FIELDS)[:chunk]
+        rows = list(_rows(source, values))
+        yield from rows
+        if len(rows) < chunk:
+            return
+        position = rows[-1].position

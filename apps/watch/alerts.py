@@ -18,6 +18,7 @@ import logging
 import urllib.request
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,14 +33,14 @@ from django.utils.http import urlencode
 
 from apps.explorer.cursor import Position
 from apps.explorer.query import AuditQuery, parse_query
-from apps.explorer.selectors import AuditRow, events_after
+from apps.explorer.selectors import AuditRow, iter_events_after
 from apps.watch.models import Alert, AlertRule, RuleHit
 
 logger = logging.getLogger(__name__)
 
 #: The largest uuid: a watermark (t, MAX_ID) stands after every event at t.
 MAX_ID = uuid.UUID(int=(1 << 128) - 1)
-BATCH = 1000
+BATCH = 2000
 
 
 def query_of(params: dict[str, Any]) -> AuditQuery:
@@ -91,14 +92,9 @@ class Evaluation:
     alerts: int = 0
 
 
-def _stream(rule: AlertRule, query: AuditQuery, user: Any, horizon: dt.datetime) -> Any:
-    position = Position(rule.watermark_at, rule.watermark_id)
-    while True:
-        rows = events_after(query=query, user=user, after=position, until=horizon, limit=BATCH)
-        yield from rows
-        if len(rows) < BATCH:
-            return
-        position = rows[-1].position
+def _stream(rule: AlertRule, query: AuditQuery, user: Any, horizon: dt.datetime) -> Iterator[AuditRow]:
+    after = Position(rule.watermark_at, rule.watermark_id)
+    return iter_events_after(query=query, user=user, after=after, until=horizon, chunk=BATCH)
 
 
 def _evaluate_any(
