@@ -151,3 +151,49 @@ class AnomalyWatermark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.position_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ReviewCycle(models.Model):
+    """An access review: every staff member's grants, as they stood when the cycle started."""
+
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReviewItem(models.Model):
+    """One grant of one staff member in a cycle, with its last use and the reviewer's decision."""
+
+    class Kind(models.TextChoices):
+        SUPERUSER = "superuser", "superuser"
+        ROLE = "role", "role"
+        BRAND = "brand", "brand"
+        PLATFORM_WIDE = "platform_wide", "platform-wide grant"
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "pending"
+        CONFIRMED = "confirmed", "confirmed"
+        REVOKED = "revoked", "revoked"
+
+    cycle = models.ForeignKey(ReviewCycle, on_delete=models.CASCADE, related_name="items")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    value = models.TextField(blank=True, default="")  # the role or brand
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["staff__username", "kind", "value"]
+
+    def __str__(self) -> str:
+        return f"{self.staff}: {self.get_kind_display()} {self.value}".strip()

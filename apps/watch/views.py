@@ -12,9 +12,10 @@ from django.views.decorators.http import require_POST
 
 from apps.access.roles import ROLE_NAMES
 from apps.explorer.query import InvalidQuery, parse_query
+from apps.watch import reviews as review_services
 from apps.watch import selectors, services
 from apps.watch.alerts import explorer_url
-from apps.watch.models import AccessFlag, AlertRule
+from apps.watch.models import AccessFlag, AlertRule, ReviewCycle, ReviewItem
 
 
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -103,3 +104,51 @@ def dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     except services.WatchError as exc:
         messages.error(request, str(exc))
     return HttpResponseRedirect(reverse("watch:flags"))
+
+
+def _require_reviewer(request: HttpRequest) -> None:
+    if not request.user.is_superuser:
+        raise PermissionDenied("Access reviews are for superusers.")
+
+
+def reviews(request: HttpRequest) -> HttpResponse:
+    _require_reviewer(request)
+    if request.method == "POST":
+        cycle = review_services.start_cycle(reviewer=request.user, name=request.POST.get("name", ""))
+        return HttpResponseRedirect(reverse("watch:review", args=[cycle.pk]))
+    context = {
+        **admin.site.each_context(request),
+        "title": "Access reviews",
+        "cycles": ReviewCycle.objects.all()[:50],
+    }
+    return TemplateResponse(request, "watch/reviews.html", context)
+
+
+def review(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_reviewer(request)
+    cycle = get_object_or_404(ReviewCycle, pk=pk)
+    if request.method == "POST":
+        item = get_object_or_404(ReviewItem, pk=request.POST.get("item", "0"), cycle=cycle)
+        try:
+            review_services.decide(
+                item=item, reviewer=request.user, revoke=request.POST.get("decision") == "revoke"
+            )
+        except services.WatchError as exc:
+            messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("watch:review", args=[cycle.pk]))
+    items = list(cycle.items.select_related("staff", "decided_by"))
+    rows = [(item, review_services.unused(item)) for item in items]
+    decided = sum(1 for item in items if item.decision != ReviewItem.Decision.PENDING)
+    context = {
+        **admin.site.each_context(request), "title": cycle.name, "cycle": cycle, "rows": rows,
+        "decided": decided, "total": len(items), "unused_days": review_services.UNUSED_DAYS,
+    }  # fmt: skip
+    return TemplateResponse(request, "watch/review.html", context)
+
+
+def review_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_reviewer(request)
+    cycle = get_object_or_404(ReviewCycle, pk=pk)
+    response = HttpResponse(review_services.cycle_csv(cycle=cycle), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="access-review-{cycle.pk}.csv"'
+    return response
