@@ -197,3 +197,20 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff}: {self.get_kind_display()} {self.value}".strip()
+
+
+class StreamWatermark(models.Model):
+    """How far one sink has been delivered one source (our audit log by time and id; alerts by id)."""
+
+    sink = models.CharField(max_length=50)
+    source = models.CharField(max_length=20)
+    position_at = models.DateTimeField(null=True, blank=True)
+    position_id = models.UUIDField(default=MIN_ID)
+    position_pk = models.BigIntegerField(default=0)
+    delivered = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sink", "source"], name="watch_stream_once")]
+
+    def __str__(self) -> str:
+        return f"{self.sink}/{self.source}"

@@ -239,6 +239,14 @@ ANOMALY_EXPORT_ROWS = env.int("ANOMALY_EXPORT_ROWS", default=10_000)
 ANOMALY_EXPORTS_PER_DAY = env.int("ANOMALY_EXPORTS_PER_DAY", default=5)
 ANOMALY_REVEALERS = env.int("ANOMALY_REVEALERS", default=3)
 ANOMALY_REVEALERS_DAYS = env.int("ANOMALY_REVEALERS_DAYS", default=7)
+# The SIEM stream (manage.py stream_audit): HTTP JSON Lines signed with the secret, and/or syslog.
+AUDIT_STREAM_URL = env.str("AUDIT_STREAM_URL", default="")
+AUDIT_STREAM_SECRET = env.str("AUDIT_STREAM_SECRET", default="")
+AUDIT_STREAM_SYSLOG = env.str("AUDIT_STREAM_SYSLOG", default="")  # host:port, RFC 5424 over TCP
+AUDIT_STREAM_BATCH = env.int("AUDIT_STREAM_BATCH", default=500)
+AUDIT_STREAM_BACKOFF_SECONDS = env.float("AUDIT_STREAM_BACKOFF_SECONDS", default=1.0)
+AUDIT_STREAM_BACKOFF_MAX_SECONDS = env.float("AUDIT_STREAM_BACKOFF_MAX_SECONDS", default=60.0)
+AUDIT_STREAM_INTERVAL_SECONDS = env.int("AUDIT_STREAM_INTERVAL_SECONDS", default=5)
 
 # --- logging ---------------------------------------------------------------------------------
 # LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.
