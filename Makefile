@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python manage.py bench_changelists --all
 	$(BIN)/python manage.py bench_audit
 	$(BIN)/python manage.py bench_trail
+	$(BIN)/python manage.py bench_alerts
 
 load: install
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-bench.txt

@@ -10,6 +10,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("audit/", include("apps.explorer.urls")),
     path("customers/", include("apps.customers.urls")),
+    path("watch/", include("apps.watch.urls")),
     path("admin/conformance/", include("apps.conformance.urls")),
     path("admin/audit-trail/", include("apps.trail.urls")),
     path("admin/", admin.site.urls),

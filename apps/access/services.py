@@ -170,3 +170,30 @@ def assign_role(*, user: StaffUser, role: str, brands: tuple[str, ...], platform
         user.staff_brands.get_or_create(brand_id=brand)
     for cached in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_backoffice_allowed_brands"):
         user.__dict__.pop(cached, None)
+
+
+GRANT_KINDS = ("superuser", "role", "brand", "platform_wide")
+
+
+@transaction.atomic
+def revoke_grant(*, user: Any, kind: str, value: str = "") -> None:
+    """Take one grant away from a staff member, effective on their next request: the superuser
+    flag, a role (its group), a brand binding, or the platform-wide grant."""
+    from django.contrib.auth.models import Permission
+
+    if kind == "superuser":
+        user.is_superuser = False
+        user.save(update_fields=["is_superuser"])
+    elif kind == "role":
+        user.groups.remove(*user.groups.filter(name=value))
+    elif kind == "brand":
+        user.staff_brands.filter(brand_id=value).delete()
+    elif kind == "platform_wide":
+        app_label, codename = policy.ALL_BRANDS_PERMISSION.split(".")
+        user.user_permissions.remove(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    else:
+        raise ValueError(f"Unknown grant {kind!r}; known: {', '.join(GRANT_KINDS)}.")
+    for cached in ("_perm_cache", "_user_perm_cache", "_group_perm_cache", "_backoffice_allowed_brands"):
+        user.__dict__.pop(cached, None)

@@ -35,6 +35,14 @@ TRAIL_CHECKPOINTS_RESET = "trail.checkpoints_reset"
 # --- exports ------------------------------------------------------------------------------
 EXPORT_AUDIT = "export.audit"
 
+# --- watch: saved searches, alert rules, access flags ---------------------------------------
+WATCH_SEARCH_SAVED = "watch.search_saved"
+WATCH_RULE_CREATED = "watch.rule_created"
+WATCH_FLAG_DISMISSED = "watch.flag_dismissed"
+WATCH_REVIEW_STARTED = "watch.review_started"
+WATCH_REVIEW_CONFIRMED = "watch.review_confirmed"
+WATCH_REVIEW_REVOKED = "watch.review_revoked"
+
 # --- service actions ----------------------------------------------------------------------
 SERVICE_ACTION_REQUESTED = "service.action_requested"
 SERVICE_ACTION_APPROVED = "service.action_approved"

@@ -25,6 +25,8 @@ from apps.explorer.selectors import AuditRow, audit_page
 from apps.explorer.sources import sources_for
 from apps.services.actions import BY_NAME
 from apps.services.models import ActionRequest
+from apps.watch.selectors import WatchSummary
+from apps.watch.selectors import summary as watch_summary
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ class Dashboard:
     requests_url: str = ""
     shortcuts: list[Link] | None = None
     brands: list[BrandShortcuts] | None = None
+    watch: WatchSummary | None = None  # alerts; for compliance also flags and today's reveals and exports
 
 
 def roles_of(user: StaffUser) -> frozenset[str]:
@@ -216,4 +219,6 @@ def dashboard_for(user: StaffUser) -> Dashboard:
             board.trail_url = reverse("trail:index")
     if "brand_manager" in roles:
         board.brands = brand_shortcuts(user)
+    if roles:
+        board.watch = watch_summary(user=user)
     return board

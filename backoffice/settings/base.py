@@ -70,6 +70,7 @@ LOCAL_APPS = [
     "apps.customers",
     "apps.conformance",
     "apps.trail",
+    "apps.watch",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
 PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
@@ -232,6 +233,44 @@ AUDIT_CHECKPOINT_WINDOW_MINUTES = env.int("AUDIT_CHECKPOINT_WINDOW_MINUTES", def
 AUDIT_CHECKPOINT_DELAY_MINUTES = env.int("AUDIT_CHECKPOINT_DELAY_MINUTES", default=60)
 # Statement timeout of a checkpoint or verification query (one batch of windows of one schema).
 AUDIT_CHECKPOINT_TIMEOUT_MS = env.int("AUDIT_CHECKPOINT_TIMEOUT_MS", default=120_000)
+# --- watch: alerts and access anomalies (apps/watch) -------------------------------------------
+# Rules read events up to now minus ALERTS_SETTLE_SECONDS, so an event committed a moment after
+# its occurred_at is not stepped over by the watermark.
+ALERTS_SETTLE_SECONDS = env.int("ALERTS_SETTLE_SECONDS", default=5)
+ALERTS_INTERVAL_SECONDS = env.int("ALERTS_INTERVAL_SECONDS", default=30)
+ALERTS_FROM_EMAIL = env.str("ALERTS_FROM_EMAIL", default="backoffice-alerts@localhost")
+ALERT_WEBHOOK_SECRET = env.str("ALERT_WEBHOOK_SECRET", default="")
+BACKOFFICE_BASE_URL = env.str("BACKOFFICE_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Access anomalies: a day's PHI views+reveals above FACTOR x the person's daily mean over the
+# BASELINE_DAYS before (and at least MIN_COUNT); context searched MINUTES either side; working
+# hours [START, END) in WORKING_TZ; exports of EXPORT_ROWS rows or more, or EXPORTS_PER_DAY or
+# more in a day; a record revealed by REVEALERS or more staff in REVEALERS_DAYS days.
+ANOMALY_BASELINE_DAYS = env.int("ANOMALY_BASELINE_DAYS", default=14)
+ANOMALY_BASELINE_FACTOR = env.float("ANOMALY_BASELINE_FACTOR", default=3.0)
+ANOMALY_MIN_COUNT = env.int("ANOMALY_MIN_COUNT", default=20)
+ANOMALY_CONTEXT_MINUTES = env.int("ANOMALY_CONTEXT_MINUTES", default=60)
+ANOMALY_WORKING_START = env.int("ANOMALY_WORKING_START", default=7)
+ANOMALY_WORKING_END = env.int("ANOMALY_WORKING_END", default=20)
+ANOMALY_WORKING_TZ = env.str("ANOMALY_WORKING_TZ", default="UTC")
+ANOMALY_EXPORT_ROWS = env.int("ANOMALY_EXPORT_ROWS", default=10_000)
+ANOMALY_EXPORTS_PER_DAY = env.int("ANOMALY_EXPORTS_PER_DAY", default=5)
+ANOMALY_REVEALERS = env.int("ANOMALY_REVEALERS", default=3)
+ANOMALY_REVEALERS_DAYS = env.int("ANOMALY_REVEALERS_DAYS", default=7)
+# The SIEM stream (manage.py stream_audit): HTTP JSON Lines signed with the secret, and/or syslog.
+AUDIT_STREAM_URL = env.str("AUDIT_STREAM_URL", default="")
+AUDIT_STREAM_SECRET = env.str("AUDIT_STREAM_SECRET", default="")
+AUDIT_STREAM_SYSLOG = env.str("AUDIT_STREAM_SYSLOG", default="")  # host:port, RFC 5424 over TCP
+AUDIT_STREAM_BATCH = env.int("AUDIT_STREAM_BATCH", default=500)
+AUDIT_STREAM_BACKOFF_SECONDS = env.float("AUDIT_STREAM_BACKOFF_SECONDS", default=1.0)
+AUDIT_STREAM_BACKOFF_MAX_SECONDS = env.float("AUDIT_STREAM_BACKOFF_MAX_SECONDS", default=60.0)
+AUDIT_STREAM_INTERVAL_SECONDS = env.int("AUDIT_STREAM_INTERVAL_SECONDS", default=5)
 
 # --- logging ---------------------------------------------------------------------------------
 # LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.

@@ -1,6 +1,8 @@
 import io
 import os
 import signal
+import subprocess
+import sys
 from types import FrameType
 
 from django.conf import settings
@@ -55,6 +57,10 @@ class Command(BaseCommand):
         for member in staff:
             brands = ", ".join(member.brands) or "all brands"
             self.stdout.write(f"  {member.role:<14} {member.username:<14} {member.password}  ({brands})")
+        flags = demo.seed_watch_demo()
+        self.stdout.write(
+            f"Watch: seeded behaviour scanned, {flags} new access flag(s) on the compliance dashboard."
+        )
         if no_serve:
             return
         # The platform's services, played by the stand-in, so staff actions work end to end.
@@ -71,7 +77,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _interrupt)
         self.stdout.write(self.style.SUCCESS(f"Serving {base_url}/ (Ctrl-C stops everything)."))
         os.environ.setdefault("DJANGO_COLORS", "nocolor")
+        # The alert scheduler beside the server; its emails go to its console (EMAIL_BACKEND).
+        alerts = subprocess.Popen([sys.executable, str(settings.BASE_DIR / "manage.py"), "run_alerts"])  # noqa: S603
+        self.stdout.write(f"Alert scheduler (run_alerts) running as process {alerts.pid}.")
         try:
             call_command("runserver", addr, use_reloader=False)
         finally:
+            alerts.terminate()
+            alerts.wait(timeout=10)
             standin.stop()
