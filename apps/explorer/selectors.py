@@ -329,7 +329,7 @@ def event_volume(*, query: AuditQuery, user: StaffUser, by: str = "service", sam
     return Volume(buckets, dict(series), truncated, unit)
 
 
-def _after(queryset: models.QuerySet, position: Position) -> models.QuerySet:
+def _after(queryset: models.QuerySet[Any], position: Position) -> models.QuerySet[Any]:
     return queryset.filter(
         RawSQL(
             "(occurred_at, id) > (%s, %s)", (position.occurred_at, position.id), output_field=BooleanField()
@@ -381,7 +381,7 @@ _KEY_FIELDS = tuple(name for name in FIELDS if name != "details")
 
 
 def _source_stream(
-    source: AuditSource, queryset: models.QuerySet, after: Position, chunk: int, fields: tuple[str, ...]
+    source: AuditSource, queryset: models.QuerySet[Any], after: Position, chunk: int, fields: tuple[str, ...]
 ) -> Iterator[AuditRow]:
     position = after
     while True:
