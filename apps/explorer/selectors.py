@@ -26,6 +26,7 @@ from django.db.models.functions import Cast
 
 from apps.access import policy
 from apps.access.policy import allowed_brands
+from apps.core.models import PlatformJSONDecoder
 from apps.core.types import StaffUser
 from apps.explorer.cursor import Position
 from apps.explorer.query import AuditQuery
@@ -264,7 +265,10 @@ def iter_export_rows(
         for row in merged:
             # Only rows whose details could hold something this viewer may not see are parsed.
             if row[2] in masking and row[-1] is not None:
-                shown, _ = masker.details(row[2], row[1], row[7], row[8], json.loads(row[-1]))
+                details = json.loads(
+                    row[-1], cls=PlatformJSONDecoder
+                )  # any platform JSON, as a page reads it
+                shown, _ = masker.details(row[2], row[1], row[7], row[8], details)
                 row = (*row[:-1], json.dumps(shown, ensure_ascii=False))
             yield row
 

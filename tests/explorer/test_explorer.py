@@ -14,6 +14,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from apps.auditlog.models import AuditEvent
+from apps.core.display import MASK
 from backoffice.platform_schemas import SCHEMA_NAMES
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -392,3 +393,23 @@ def test_rows_holding_anything_render_on_every_page(make_staff, admin_client, od
     assert f'data-id="{ids[0]}"' in timeline
     assert f"/audit/?request_id={request_id}" not in story  # a usable id keeps its drill-down path
     assert "/audit/?actor_id=line%0Abreak" in story  # one that cannot be a path is a filter instead
+
+
+def test_export_of_a_phi_service_masks_even_details_python_cannot_read_as_numbers(compliance, cluster_admin):
+    """The export parses a PHI-bearing service's details to mask them: a 5,000-digit number (which
+    PostgreSQL stores and int() refuses) is read as text, masked, and the export completes."""
+    request_id = f"huge-number-{uuid.uuid4().hex}"
+    huge = "9" * 5000
+    cluster_admin.execute(
+        "INSERT INTO clinical.audit_log (id, occurred_at, actor_type, actor_id, event_type, entity_type,"
+        " entity_id, brand_id, request_id, details)"
+        f" VALUES (%s, now(), 'service', 'labs', 'biomarker.imported', 'biomarker', 'x', 'capri', %s,"
+        f' \'{{"value": {huge}, "status": "final"}}\'::jsonb)',
+        [uuid.uuid4(), request_id],
+    )
+    try:
+        rows = export(compliance, request_id=request_id)
+        assert len(rows) == 1
+        assert rows[0]["details"] == {"value": MASK, "status": "final"}
+    finally:
+        cluster_admin.execute("DELETE FROM clinical.audit_log WHERE request_id = %s", [request_id])
