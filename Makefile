@@ -26,10 +26,13 @@ test: install lint browser-deps
 browser-deps:
 	-command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
 
+# mypy's Django plugin loads the test settings, which start nothing on import (the embedded
+# PostgreSQL starts with the first connection). Configuration: pyproject.toml, [tool.mypy].
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -47,6 +50,7 @@ bench: install
 	$(BIN)/python manage.py bench_changelists
 	$(BIN)/python manage.py bench_changelists --all
 	$(BIN)/python manage.py bench_audit
+	$(BIN)/python manage.py bench_trail
 	$(BIN)/python manage.py bench_alerts
 
 load: install

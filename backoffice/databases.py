@@ -4,6 +4,10 @@ The back-office reaches the platform cluster through one alias per service schem
 (``platform_<schema>``) and one catalogue alias (``platform``) used only to read pg_catalog.
 Every platform alias is read-only three times over: the router refuses writes, the session is
 started read-only, and the role it logs in as has SELECT only.
+
+Nothing here connects or starts anything: a database in the embedded server (an ``embedded://``
+URL, see backoffice.embedded) gets the engine ``backoffice.embedded_backend``, which finds (and if
+need be starts) the server when it first connects.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 import environ
 
+from backoffice import embedded
 from backoffice.platform_schemas import SCHEMAS
 
 CATALOG_ALIAS = "platform"
@@ -22,13 +27,43 @@ def alias_for_schema(schema: str) -> str:
     return f"{ALIAS_PREFIX}{schema}"
 
 
+def url_variable(alias: str) -> str:
+    """The environment variable that gives an alias its URL."""
+    if alias == "default":
+        return "DATABASE_URL"
+    if alias == CATALOG_ALIAS:
+        return "PLATFORM_DATABASE_URL"
+    return f"PLATFORM_DATABASE_URL_{alias.removeprefix(ALIAS_PREFIX).upper()}"
+
+
 def parse_url(url: str) -> dict[str, Any]:
-    """A django-environ URL as a settings dict, with a Unix-socket ``?host=`` moved into HOST."""
-    config = environ.Env.db_url_config(url)
+    """A django-environ URL as a settings dict, with a Unix-socket ``?host=`` moved into HOST.
+
+    An ``embedded://role@/database`` URL gets the embedded server's engine and no HOST.
+    """
+    config = environ.Env.db_url_config(url, engine=embedded.ENGINE if embedded.is_embedded(url) else None)
     options = config.setdefault("OPTIONS", {})
     if not config.get("HOST") and "host" in options:
         config["HOST"] = options.pop("host")
     return config
+
+
+def is_embedded(config: dict[str, Any]) -> bool:
+    """Whether an alias's settings put it in the embedded server."""
+    return config["ENGINE"] == embedded.ENGINE
+
+
+def url_of(config: dict[str, Any]) -> str:
+    """A libpq URL for an alias's settings (user, host or socket, port, database; no password).
+
+    For a database in the embedded server, this finds its socket, starting the server if needed.
+    """
+    host = config.get("HOST") or (embedded.socket_dir() if is_embedded(config) else "")
+    port = str(config.get("PORT") or "")
+    if host.startswith("/"):  # a Unix socket directory
+        query = f"?host={host}" + (f"&port={port}" if port else "")
+        return f"postgresql://{config['USER']}@/{config['NAME']}{query}"
+    return f"postgresql://{config['USER']}@{host}{':' + port if port else ''}/{config['NAME']}"
 
 
 def platform_alias(
@@ -72,21 +107,27 @@ def platform_databases(
     default_url: str | None,
     default_schema_url: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Every platform alias, each from PLATFORM_DATABASE_URL or PLATFORM_DATABASE_URL_<SCHEMA>."""
+    """Every platform alias, each from PLATFORM_DATABASE_URL or PLATFORM_DATABASE_URL_<SCHEMA>.
+
+    With PLATFORM_DATABASE_URL unset, ``default_url`` stands in for it and ``default_schema_url``
+    gives a schema its own default; with it set, a schema without its own URL uses it.
+    """
     common = {
         "statement_timeout_ms": env.int("PLATFORM_STATEMENT_TIMEOUT_MS", default=5000),
         "conn_max_age": env.int("PLATFORM_CONN_MAX_AGE", default=60),
         "pool": _pool_setting(env),
         "startup_options": env.bool("PLATFORM_STARTUP_OPTIONS", default=True),
     }
-    base_url = env.str("PLATFORM_DATABASE_URL", default=default_url or "")
+    base_url = env.str("PLATFORM_DATABASE_URL", default="")
+    schema_defaults = {} if base_url else (default_schema_url or {})
+    base_url = base_url or default_url or ""
     if not base_url:
         raise environ.ImproperlyConfigured(
             "Set PLATFORM_DATABASE_URL to the platform cluster's read-only URL."
         )
     databases = {CATALOG_ALIAS: platform_alias(base_url, schema=None, **common)}
     for schema in SCHEMAS:
-        fallback = (default_schema_url or {}).get(schema.name, base_url)
+        fallback = schema_defaults.get(schema.name, base_url)
         url = env.str(f"PLATFORM_DATABASE_URL_{schema.name.upper()}", default=fallback)
         databases[alias_for_schema(schema.name)] = platform_alias(url, schema=schema.name, **common)
     return databases

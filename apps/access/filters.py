@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from apps.access import policy
+from apps.core.types import StaffUser, staff_request
 from apps.platform.models import Brand
 
+_M = TypeVar("_M", bound=Model)
 
-def brand_choices(user: Any) -> list[tuple[str, str]]:
+
+def brand_choices(user: StaffUser) -> list[tuple[str, str]]:
     """The brands this staff member may see, from ``platform.brands`` (a handful of rows)."""
     brands = policy.scope(Brand.objects.order_by("name").only("id", "name"), user)
     return [(b.id, f"{b.name} ({b.id})") for b in brands]
@@ -22,10 +25,10 @@ class BrandListFilter(admin.SimpleListFilter):
     title = "brand"
     parameter_name = "brand_id"
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return brand_choices(request.user)
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return brand_choices(staff_request(request).user)
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[_M]) -> QuerySet[_M]:
         value = self.value()
         if not value:
             return queryset

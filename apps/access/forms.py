@@ -9,6 +9,8 @@ from django.db import transaction
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm
 
+from apps.core.types import StaffUser
+
 
 class RevealForm(forms.Form):
     reason = forms.CharField(
@@ -20,7 +22,7 @@ class RevealForm(forms.Form):
     )
 
 
-class TwoFactorLoginForm(OTPAdminAuthenticationForm):
+class TwoFactorLoginForm(OTPAdminAuthenticationForm):  # type: ignore[misc]  # django-otp ships no types
     """The login form when REQUIRE_2FA is on: username, password and code, checked together.
 
     django-otp's own form confirms the password first (it then asks for the device and code),
@@ -29,6 +31,8 @@ class TwoFactorLoginForm(OTPAdminAuthenticationForm):
     is a failed login like any other (``user_login_failed``: audit-logged, counted by axes).
     The code is checked against the chosen device, or each of the user's confirmed devices.
     """
+
+    cleaned_data: dict[str, Any]  # Django's AuthenticationForm's, which the untyped base hides
 
     error_messages = {
         **OTPAdminAuthenticationForm.error_messages,
@@ -56,7 +60,7 @@ class TwoFactorLoginForm(OTPAdminAuthenticationForm):
         self.user_cache = user
         return self.cleaned_data
 
-    def _second_factor(self, user: Any, token: str) -> bool:
+    def _second_factor(self, user: StaffUser, token: str) -> bool:
         if not token:
             return False
         chosen = self._chosen_device(user)
@@ -65,6 +69,7 @@ class TwoFactorLoginForm(OTPAdminAuthenticationForm):
             for device in devices:
                 allowed, _ = device.verify_is_allowed()
                 if allowed and device.verify_token(token):
-                    user.otp_device = device  # django-otp marks the session verified at login
+                    # django-otp marks the session verified at login; the attribute is its own.
+                    user.otp_device = device  # type: ignore[attr-defined]
                     return True
         return False

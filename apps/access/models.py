@@ -39,6 +39,7 @@ class PhiReveal(models.Model):
             ("view_contact", "Can see customers' contact details (email, phone, address)"),
             ("export_records", "Can export records and audit events"),
             ("view_backoffice_audit", "Can review the back-office audit log"),
+            ("view_access_reports", "Can build a customer's access report (who saw their data)"),
             (
                 "view_all_brands",
                 "Platform-wide: sees every brand's records (never implied by having no brand)",

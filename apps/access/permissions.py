@@ -16,6 +16,8 @@ REVEAL_PHI = "access.reveal_phi"
 EXPORT_RECORDS = "access.export_records"
 #: Read the back-office's own audit log, conformance and the other compliance pages.
 VIEW_BACKOFFICE_AUDIT = "access.view_backoffice_audit"
+#: Build a customer's access report: who saw their data, when and why (apps.customers).
+VIEW_ACCESS_REPORTS = "access.view_access_reports"
 #: The back-office audit log's admin list.
 VIEW_AUDIT_EVENTS = "auditlog.view_auditevent"
 #: Approve (or reject, or retry) another person's money action: four eyes.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
 from django.conf import settings
@@ -38,6 +38,7 @@ from apps.core.catalog import describe_schema
 from apps.core.display import MASK
 from apps.core.entities import BACKOFFICE, entity_model_label
 from apps.core.models import ServiceRef, split_db_table
+from apps.core.types import StaffUser
 
 __all__ = ["CONTACT", "MASK", "PHI", "PLAIN"]
 
@@ -48,10 +49,11 @@ REVEAL_PHI_PERMISSION = permissions.REVEAL_PHI
 #: or in clear per key by ``mask_details``.
 DETAILS = "details"
 _BRANDS_ATTR = "_backoffice_allowed_brands"
+_M = TypeVar("_M", bound=models.Model)
 
 
 # --- brands -------------------------------------------------------------------------------
-def allowed_brands(user: Any) -> frozenset[str] | None:
+def allowed_brands(user: StaffUser) -> frozenset[str] | None:
     """The brands a staff member may see: None for every brand, else a set that may be empty.
 
     Every brand only by an explicit grant: a superuser, or ``access.view_all_brands``. A staff
@@ -66,26 +68,27 @@ def allowed_brands(user: Any) -> frozenset[str] | None:
         else:
             brands = frozenset(user.staff_brands.values_list("brand_id", flat=True))
         setattr(user, _BRANDS_ATTR, brands)
-    return getattr(user, _BRANDS_ATTR)
+    memo: frozenset[str] | None = getattr(user, _BRANDS_ATTR)
+    return memo
 
 
-def is_platform_wide(user: Any) -> bool:
+def is_platform_wide(user: StaffUser) -> bool:
     return allowed_brands(user) is None
 
 
-def may_see_brand(user: Any, brand_id: str | None) -> bool:
+def may_see_brand(user: StaffUser, brand_id: str | None) -> bool:
     brands = allowed_brands(user)
     return brands is None or (bool(brand_id) and brand_id in brands)
 
 
-def actor_brand(user: Any) -> str:
+def actor_brand(user: StaffUser) -> str:
     """The staff member's brands as the audit standard's single ``actor_brand_id``: "*" only for
     an explicit platform-wide grant; a member bound to no brand has none ("")."""
     brands = allowed_brands(user)
     return "*" if brands is None else ",".join(sorted(brands))
 
 
-def binding_summary(user: Any) -> str:
+def binding_summary(user: StaffUser) -> str:
     """How the staff page describes a member's brand visibility."""
     if user.is_superuser:
         return "every brand (superuser)"
@@ -100,7 +103,7 @@ def brand_field(model: type[models.Model]) -> str | None:
     return next((f.attname for f in model._meta.concrete_fields if f.column == "brand_id"), None)
 
 
-def scope(queryset: models.QuerySet, user: Any) -> models.QuerySet:
+def scope(queryset: models.QuerySet[_M], user: StaffUser) -> models.QuerySet[_M]:
     """Restrict a queryset to the rows of the user's brands; fail closed.
 
     A brand-bound viewer gets nothing from a model without ``brand_id`` (rule 3 says there is
@@ -116,7 +119,7 @@ def scope(queryset: models.QuerySet, user: Any) -> models.QuerySet:
 
 
 # --- columns ------------------------------------------------------------------------------
-def _is_key(field: models.Field) -> bool:
+def _is_key(field: models.Field[Any, Any]) -> bool:
     return bool(
         field.primary_key or field.is_relation or isinstance(field, ServiceRef) or field.column == "brand_id"
     )
@@ -135,7 +138,7 @@ def column_category(schema: str, table: str, column: str) -> str:
     return found[0] if found else unclassified_category(schema)
 
 
-def category(field: models.Field) -> str:
+def category(field: models.Field[Any, Any]) -> str:
     """``PHI``, ``CONTACT``, ``PLAIN`` or ``DETAILS`` for one field of any model.
 
     Fields of the back-office's own models are plain: they are not platform data.
@@ -164,15 +167,15 @@ def unclassified_fields(model: type[models.Model]) -> list[str]:
     ]
 
 
-def can_view_contact(user: Any) -> bool:
+def can_view_contact(user: StaffUser) -> bool:
     return user.has_perm(VIEW_CONTACT_PERMISSION)
 
 
-def can_reveal_phi(user: Any) -> bool:
+def can_reveal_phi(user: StaffUser) -> bool:
     return user.has_perm(REVEAL_PHI_PERMISSION)
 
 
-def sees(user: Any, kind: str, *, revealed: bool = False) -> bool:
+def sees(user: StaffUser, kind: str, *, revealed: bool = False) -> bool:
     """Whether ``user`` sees a value of this category in clear (``revealed``: on a record the
     user has an unexpired reveal of)."""
     if kind == PLAIN:
@@ -184,12 +187,12 @@ def sees(user: Any, kind: str, *, revealed: bool = False) -> bool:
     return False  # DETAILS as a whole, or anything unknown: per key only, through mask_details
 
 
-def field_visible(user: Any, field: models.Field, *, revealed: bool = False) -> bool:
+def field_visible(user: StaffUser, field: models.Field[Any, Any], *, revealed: bool = False) -> bool:
     kind = category(field)
     return kind == DETAILS or sees(user, kind, revealed=revealed)
 
 
-def may_use_as_key(user: Any, field: models.Field) -> bool:
+def may_use_as_key(user: StaffUser, field: models.Field[Any, Any]) -> bool:
     """May this column find, filter, count, order, page or drill down rows for this user?
 
     Only when the user sees it in clear on every record: PHI never (a reveal covers one record),
@@ -227,7 +230,7 @@ def reveal_duration() -> timedelta:
     return timedelta(minutes=settings.PHI_REVEAL_MINUTES)
 
 
-def active_reveal(user: Any, model_label: str, object_pk: str) -> Any:
+def active_reveal(user: StaffUser, model_label: str, object_pk: str) -> PhiReveal | None:
     """The user's unexpired reveal of this record, if any."""
     if not can_reveal_phi(user):
         return None
@@ -240,7 +243,7 @@ def active_reveal(user: Any, model_label: str, object_pk: str) -> Any:
     )
 
 
-def revealed_records(user: Any) -> frozenset[tuple[str, str]]:
+def revealed_records(user: StaffUser) -> frozenset[tuple[str, str]]:
     """Every ``(model_label, pk)`` the user has an unexpired reveal of (one query; none without
     the permission)."""
     if not getattr(user, "is_authenticated", False) or not can_reveal_phi(user):
@@ -280,7 +283,7 @@ def detail_key_category(schema: str, key: str, *, model_label: str | None = None
 
 
 def mask_details(
-    user: Any, details: Any, *, schema: str, model_label: str | None = None, revealed: bool = False
+    user: StaffUser, details: Any, *, schema: str, model_label: str | None = None, revealed: bool = False
 ) -> Any:
     """``details`` with every value this user may not see replaced by ``MASK``.
 
@@ -298,8 +301,14 @@ def mask_details(
 
 
 def _mask_dict(
-    user: Any, details: dict, *, schema: str, model_label: str | None, revealed: bool, depth: int
-) -> dict:
+    user: StaffUser,
+    details: dict[str, Any],
+    *,
+    schema: str,
+    model_label: str | None,
+    revealed: bool,
+    depth: int,
+) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for key, value in details.items():
         kind = detail_key_category(schema, str(key), model_label=model_label)
@@ -312,7 +321,7 @@ def _mask_dict(
     return shown
 
 
-def details_need_masking(user: Any, schema: str) -> bool:
+def details_need_masking(user: StaffUser, schema: str) -> bool:
     """Whether any detail key logged by ``schema`` could be masked for ``user`` (the export's
     fast path keeps raw JSON text only when nothing could be). The back-office's own events are
     about records of any schema, so their keys may name PHI fields: always checked."""
@@ -356,7 +365,9 @@ def unclassified_live_columns(*, schemas: Iterable[str], using: str) -> list[tup
 
 
 # --- free text that may quote a record ------------------------------------------------------
-def redact_text(user: Any, text: str, *, obj: models.Model | None = None, values: Iterable[Any] = ()) -> str:
+def redact_text(
+    user: StaffUser, text: str, *, obj: models.Model | None = None, values: Iterable[Any] = ()
+) -> str:
     """``text`` (a service's error message, say) with every value of ``obj`` the user may not see,
     and every one of ``values``, replaced by ``MASK``: a message must not say what a cell hides."""
     hidden = [str(v) for v in values if v not in (None, "")]
@@ -372,7 +383,7 @@ def redact_text(user: Any, text: str, *, obj: models.Model | None = None, values
 
 
 def hidden_detail_values(
-    user: Any, details: Any, *, schema: str, model_label: str | None = None
+    user: StaffUser, details: Any, *, schema: str, model_label: str | None = None
 ) -> list[Any]:
     """The leaf values of ``details`` that ``mask_details`` would hide from ``user``."""
     shown = mask_details(user, details, schema=schema, model_label=model_label)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
+from django.apps import AppConfig, apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -74,6 +74,7 @@ ROLES: tuple[Role, ...] = (
             permissions.REVEAL_PHI,
             permissions.EXPORT_RECORDS,
             permissions.VIEW_BACKOFFICE_AUDIT,
+            permissions.VIEW_ACCESS_REPORTS,
             permissions.VIEW_AUDIT_EVENTS,
             "services.run_acknowledge_red_flag",
             "services.run_post_adjustment",
@@ -136,6 +137,6 @@ def sync_roles() -> dict[str, int]:
     return counts
 
 
-def sync_roles_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
+def sync_roles_after_migrate(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
     if using == "default":
         sync_roles()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -12,11 +13,14 @@ from apps.access import policy
 from apps.access.models import PhiReveal
 from apps.access.roles import get_role
 from apps.auditlog import events
+from apps.auditlog.models import MANY_SUBJECTS
 from apps.auditlog.services import record_event
+from apps.auditlog.subjects import subjects_of_audit_rows, subjects_of_records
+from apps.core.types import StaffUser
 
 
 @transaction.atomic
-def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
+def reveal_phi(*, user: StaffUser, obj: models.Model, reason: str) -> PhiReveal:
     """Let ``user`` see ``obj``'s protected fields for PHI_REVEAL_MINUTES, and log why."""
     if not policy.can_reveal_phi(user):
         raise PermissionDenied("Your role may not reveal protected health information.")
@@ -35,6 +39,7 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
         entity_type=model._meta.label,
         entity_id=object_pk,
         brand_id=getattr(obj, "brand_id", None),
+        subjects=subjects_of_records(model, [obj]),
         details={
             "reason": reveal.reason,
             "expires_at": reveal.expires_at.isoformat(),
@@ -48,7 +53,9 @@ def reveal_phi(*, user: Any, obj: models.Model, reason: str) -> PhiReveal:
     return reveal
 
 
-def record_phi_view(*, user: Any, obj: models.Model, revealed: bool, panels: list[str] | None = None) -> None:
+def record_phi_view(
+    *, user: StaffUser, obj: models.Model, revealed: bool, panels: list[str] | None = None
+) -> None:
     """A PHI-bearing record was opened (masked or not): compliance wants to know who looked."""
     record_event(
         event_type=events.PHI_VIEWED,
@@ -56,7 +63,39 @@ def record_phi_view(*, user: Any, obj: models.Model, revealed: bool, panels: lis
         entity_type=obj._meta.label,
         entity_id=str(obj.pk),
         brand_id=getattr(obj, "brand_id", None),
+        subjects=subjects_of_records(type(obj), [obj]),
         details={"revealed": revealed, **({"panels": panels} if panels else {})},
+    )
+
+
+def record_customer_view(*, user: Any, customer: models.Model, phi_panels: list[str]) -> None:
+    """The customer page was opened: ``phi.viewed`` when it showed PHI panels (masked), else
+    ``customer.viewed``; either way one event whose subject is the customer."""
+    if phi_panels:
+        record_phi_view(user=user, obj=customer, revealed=False, panels=phi_panels)
+        return
+    record_event(
+        event_type=events.CUSTOMER_VIEWED,
+        actor=user,
+        entity_type=customer._meta.label,
+        entity_id=str(customer.pk),
+        brand_id=getattr(customer, "brand_id", None),
+        subject_id=str(customer.pk),
+    )
+
+
+def record_contact_view(*, user: Any, obj: models.Model) -> None:
+    """A record page showed contact details in clear (an email, a phone, an address)."""
+    subjects = subjects_of_records(type(obj), [obj])
+    if not subjects:
+        return  # contact details of nobody in particular (a provider, a suppression list entry)
+    record_event(
+        event_type=events.CONTACT_VIEWED,
+        actor=user,
+        entity_type=obj._meta.label,
+        entity_id=str(obj.pk),
+        brand_id=getattr(obj, "brand_id", None),
+        subjects=subjects,
     )
 
 
@@ -67,24 +106,33 @@ LOGGED_ENTITIES = 1000
 
 def record_phi_access(
     *,
-    user: Any,
+    user: StaffUser,
     event_type: str,
     where: str,
     entities: list[tuple[str, str, str]],
     revealed: list[tuple[str, str]] | None = None,
+    subjects: Iterable[str] | None = None,
     **details: Any,
 ) -> None:
     """PHI-bearing rows were shown in a list (a changelist, the audit explorer) or exported.
 
     ``event_type`` is ``phi.viewed`` or ``phi.exported``; ``entities`` are the
     ``(source, entity_type, entity_id)`` concerned (the first LOGGED_ENTITIES of them, with the
-    total); ``revealed`` those shown in clear because the viewer had revealed them.
+    total); ``revealed`` those shown in clear because the viewer had revealed them. ``subjects``
+    (the people concerned) default to those the entities name; past LOGGED_ENTITIES entities
+    the event keeps MANY_SUBJECTS and the caller's ``filters``.
     """
     unique = list(dict.fromkeys(entities))
+    if subjects is None:
+        if len(unique) > LOGGED_ENTITIES:
+            subjects = [MANY_SUBJECTS]
+        else:
+            subjects = subjects_of_audit_rows((src, None, None, etype, eid) for src, etype, eid in unique)
     record_event(
         event_type=event_type,
         actor=user,
         entity_type=where,
+        subjects=subjects,
         details={
             "entities": [list(e) for e in unique[:LOGGED_ENTITIES]],
             "entity_count": len(unique),
@@ -95,7 +143,7 @@ def record_phi_access(
 
 
 @transaction.atomic
-def assign_role(*, user: Any, role: str, brands: tuple[str, ...], platform_wide: bool) -> None:
+def assign_role(*, user: StaffUser, role: str, brands: tuple[str, ...], platform_wide: bool) -> None:
     """Make ``user`` a staff member of exactly ``role`` (a group, or "superuser"), bound to
     ``brands``, and platform-wide (every brand) only when ``platform_wide`` says so.
 

@@ -17,7 +17,7 @@ BRAND_EVENTS = {"added": events.STAFF_BRAND_ADDED, "changed": events.STAFF_BRAND
 
 @receiver(post_save, sender=StaffBrand)
 @receiver(post_delete, sender=StaffBrand)
-def on_brand_binding_changed(sender: Any, instance: StaffBrand, **kwargs: Any) -> None:
+def on_brand_binding_changed(sender: type[StaffBrand], instance: StaffBrand, **kwargs: Any) -> None:
     if kwargs.get("signal") is post_delete:
         action = "removed"
     else:

@@ -22,6 +22,16 @@ PHI_VIEWED = "phi.viewed"
 PHI_REVEALED = "phi.revealed"
 PHI_EXPORTED = "phi.exported"
 
+# --- customers' data (the access report lists these, with phi.*, export.* and service.*) ------
+CUSTOMER_VIEWED = "customer.viewed"
+CONTACT_VIEWED = "contact.viewed"
+REPORT_ACCESS_BUILT = "report.access_built"
+
+# --- the audit trail's own upkeep (apps.trail) ----------------------------------------------
+TRAIL_ANCHORED = "trail.anchored"
+TRAIL_CHECKPOINTED = "trail.checkpointed"
+TRAIL_CHECKPOINTS_RESET = "trail.checkpoints_reset"
+
 # --- exports ------------------------------------------------------------------------------
 EXPORT_AUDIT = "export.audit"
 

@@ -9,15 +9,17 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import m2m_changed, pre_save
 from django.dispatch import receiver
+from django.http import HttpRequest
 
 from apps.auditlog import events
 from apps.auditlog.services import record_event
+from apps.core.types import StaffUser
 
 User = get_user_model()
 
 
 @receiver(user_logged_in)
-def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+def on_login(sender: type[StaffUser], request: HttpRequest, user: StaffUser, **kwargs: Any) -> None:
     record_event(
         event_type=events.STAFF_LOGIN, actor=user, request=request, entity_type="staff", entity_id=user.pk
     )

@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from django.db import connections
 from django.utils import timezone
@@ -168,7 +169,7 @@ def run_checks(*, schemas: list[str] | None = None, using: str = CATALOG_ALIAS) 
 # --- selectors ---------------------------------------------------------------------------------
 
 
-def _fetch(sql: str, params: list[object], *, using: str) -> list[tuple]:
+def _fetch(sql: str, params: Sequence[Any], *, using: str) -> list[tuple[Any, ...]]:
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

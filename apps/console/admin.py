@@ -18,6 +18,7 @@ from apps.auditlog import events
 from apps.auditlog.models import AuditEvent
 from apps.core.admin import CompositeKeyAdminMixin, PlatformAdminBase, ReadOnlyAdminMixin
 from apps.core.display import render_json
+from apps.core.types import staff_request
 from apps.services.admin import ServiceActionsAdminMixin
 
 __all__ = ["CompositeKeyAdminMixin", "PlatformModelAdmin"]
@@ -56,7 +57,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     exclude = ("details",)
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return policy.scope(super().get_queryset(request), request.user)
+        return policy.scope(super().get_queryset(request), staff_request(request).user)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(permissions.VIEW_BACKOFFICE_AUDIT) or super().has_view_permission(
@@ -68,8 +69,9 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         """Every column, and the details through the visibility policy."""
-        user = request.user
+        user = staff_request(request).user
 
+        @admin.display(description="details")
         def pretty_details(event: AuditEvent) -> str:
             """Our own events are about records of any schema: their details ask the policy too."""
             shown = policy.mask_details(
@@ -77,5 +79,4 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             )
             return render_json(shown, compact=False)
 
-        pretty_details.short_description = "details"  # type: ignore[attr-defined]
         return [*(f.name for f in AuditEvent._meta.concrete_fields if f.name != "details"), pretty_details]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
@@ -19,6 +20,7 @@ from apps.access.forms import TwoFactorLoginForm
 from apps.console.dashboard import dashboard_for, nav_links
 from apps.core.admin import CompositeKeyAdminMixin
 from apps.core.params import checked_changelist
+from apps.core.types import staff_request
 from backoffice.platform_schemas import BY_NAME, SCHEMA_NAMES
 
 
@@ -35,14 +37,14 @@ class BackofficeAdminSite(admin.AdminSite):
     app_list_cache_timeout: int = 300
 
     @property
-    def login_form(self) -> type | None:  # type: ignore[override]
+    def login_form(self) -> type | None:  # type: ignore[override]  # Django's is a class attribute
         """With REQUIRE_2FA the login form asks for a TOTP code with the password, checking both together."""
         if settings.REQUIRE_2FA:
             return TwoFactorLoginForm
         return None
 
     @property
-    def login_template(self) -> str | None:  # type: ignore[override]
+    def login_template(self) -> str | None:  # type: ignore[override]  # Django's is a class attribute
         """With REQUIRE_2FA, django-otp's login page: the stock one would not show the code field."""
         if settings.REQUIRE_2FA:
             return "otp/admin111/login.html"
@@ -58,7 +60,7 @@ class BackofficeAdminSite(admin.AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         allowed = super().has_permission(request)
         if allowed and settings.REQUIRE_2FA:
-            return request.user.is_verified()
+            return request.user.is_verified()  # type: ignore[union-attr]  # django-otp's OTPMiddleware adds it
         return allowed
 
     def each_context(self, request: HttpRequest) -> dict[str, Any]:
@@ -70,16 +72,23 @@ class BackofficeAdminSite(admin.AdminSite):
             (self.app_list_cache_timeout, key, self._current_model_path(request)) if key else None
         )
         context["backoffice_nav"] = (
-            nav_links(request.user, path=request.path) if context["has_permission"] else []
+            nav_links(staff_request(request).user, path=request.path) if context["has_permission"] else []
         )
         return context
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         """The landing page: what this person's role needs first, above the records by schema."""
-        return super().index(request, {"dashboard": dashboard_for(request.user), **(extra_context or {})})
+        return super().index(
+            request, {"dashboard": dashboard_for(staff_request(request).user), **(extra_context or {})}
+        )
 
-    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
-        models_ = (
+    def register(
+        self,
+        model_or_iterable: type[models.Model] | Iterable[type[models.Model]],
+        admin_class: Any = None,
+        **options: Any,
+    ) -> None:
+        models_: Iterable[type[models.Model]] = (
             [model_or_iterable] if isinstance(model_or_iterable, models.base.ModelBase) else model_or_iterable
         )
         for model in models_:

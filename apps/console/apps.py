@@ -20,4 +20,5 @@ class BackofficeAdminConfig(admin_apps.AdminConfig):
 
     def ready(self) -> None:
         super().ready()  # autodiscover: each schema's admin.py registers what it customises
+        assert self.module is not None  # Django sets it for every installed app
         self.module.site.register_platform_models()

@@ -7,8 +7,8 @@ over an audit table (the explorer's newest-first keyset read gives the latest ev
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import DatabaseError
 from django.urls import reverse
@@ -18,9 +18,10 @@ from django.utils.http import urlencode
 from apps.access import permissions, policy
 from apps.access.filters import brand_choices
 from apps.access.roles import ROLE_NAMES
+from apps.core.types import StaffUser
 from apps.customers.search import accepted_kinds
 from apps.explorer.query import AuditQuery
-from apps.explorer.selectors import audit_page
+from apps.explorer.selectors import AuditRow, audit_page
 from apps.explorer.sources import sources_for
 from apps.services.actions import BY_NAME
 from apps.services.models import ActionRequest
@@ -62,7 +63,7 @@ class Link:
 class RequestItem:
     """An ActionRequest with the action's human name, for a dashboard list."""
 
-    request: Any
+    request: ActionRequest
     label: str
 
     @property
@@ -71,7 +72,7 @@ class RequestItem:
         return "" if cents is None else f"{cents / 100:,.2f}"
 
 
-def _items(requests: Any) -> list[RequestItem]:
+def _items(requests: Iterable[ActionRequest]) -> list[RequestItem]:
     return [RequestItem(r, BY_NAME[r.action].label if r.action in BY_NAME else r.action) for r in requests]
 
 
@@ -95,11 +96,12 @@ class Dashboard:
     no_brands: str = ""
     my_pending: list[RequestItem] | None = None  # asked for by this person, awaiting a second one
     approvals: list[RequestItem] | None = None  # awaiting this person's four-eyes decision
-    latest_events: list[Any] | None = None  # the explorer's AuditRows, newest first
+    latest_events: list[AuditRow] | None = None  # newest first
     latest_error: str = ""
     explorer_url: str = ""
     today_url: str = ""
     conformance_url: str = ""
+    trail_url: str = ""
     approvals_url: str = ""
     requests_url: str = ""
     shortcuts: list[Link] | None = None
@@ -107,7 +109,7 @@ class Dashboard:
     watch: WatchSummary | None = None  # alerts; for compliance also flags and today's reveals and exports
 
 
-def roles_of(user: Any) -> frozenset[str]:
+def roles_of(user: StaffUser) -> frozenset[str]:
     """The back-office roles a staff member holds; a superuser holds every one of them."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
@@ -116,7 +118,7 @@ def roles_of(user: Any) -> frozenset[str]:
     return frozenset(user.groups.filter(name__in=ROLE_NAMES).values_list("name", flat=True))
 
 
-def nav_links(user: Any, *, path: str = "") -> list[Link]:
+def nav_links(user: StaffUser, *, path: str = "") -> list[Link]:
     """The global navigation: only the destinations this person may actually use."""
     if not getattr(user, "is_authenticated", False) or not user.is_staff:
         return []
@@ -141,7 +143,7 @@ def _approvals_url() -> str:
     )
 
 
-def pending_requests_of(user: Any, *, limit: int = SECTION_ROWS) -> list[RequestItem]:
+def pending_requests_of(user: StaffUser, *, limit: int = SECTION_ROWS) -> list[RequestItem]:
     """This person's own action requests still waiting for a second person's approval."""
     return _items(
         ActionRequest.objects.filter(
@@ -150,18 +152,18 @@ def pending_requests_of(user: Any, *, limit: int = SECTION_ROWS) -> list[Request
     )
 
 
-def pending_approvals(user: Any, *, limit: int = SECTION_ROWS) -> list[RequestItem]:
+def pending_approvals(user: StaffUser, *, limit: int = SECTION_ROWS) -> list[RequestItem]:
     """Requests of the brands this person may see that wait for a four-eyes decision, oldest first."""
     queryset = ActionRequest.objects.filter(status=ActionRequest.Status.PENDING_APPROVAL)
     return _items(policy.scope(queryset, user).select_related("requested_by").order_by("created_at")[:limit])
 
 
-def latest_events(user: Any, *, limit: int = LATEST_EVENTS) -> list[Any]:
+def latest_events(user: StaffUser, *, limit: int = LATEST_EVENTS) -> list[AuditRow]:
     """The newest events across every audit log this person may read (keyset reads, no counting)."""
     return audit_page(query=AuditQuery(), user=user, limit=limit).rows
 
 
-def support_shortcuts(user: Any) -> list[Link]:
+def support_shortcuts(user: StaffUser) -> list[Link]:
     """Support's queues (locked accounts, failed deliveries, disputes to answer) this person may open."""
     return [
         Link(label, reverse(url_name) + "?" + urlencode(params))
@@ -170,7 +172,7 @@ def support_shortcuts(user: Any) -> list[Link]:
     ]
 
 
-def brand_shortcuts(user: Any) -> list[BrandShortcuts]:
+def brand_shortcuts(user: StaffUser) -> list[BrandShortcuts]:
     """Each brand this person may see, with its orders, affiliates and payouts lists pre-filtered."""
     return [
         BrandShortcuts(
@@ -185,7 +187,7 @@ def brand_shortcuts(user: Any) -> list[BrandShortcuts]:
     ]
 
 
-def dashboard_for(user: Any) -> Dashboard:
+def dashboard_for(user: StaffUser) -> Dashboard:
     """The landing page of one staff member: support first, then compliance, then brands."""
     roles = roles_of(user)
     board = Dashboard(roles=roles)
@@ -214,6 +216,7 @@ def dashboard_for(user: Any) -> Dashboard:
         board.approvals_url = _approvals_url()
         if user.has_perm(CONFORMANCE_PERMISSION):
             board.conformance_url = reverse("conformance:index")
+            board.trail_url = reverse("trail:index")
     if "brand_manager" in roles:
         board.brands = brand_shortcuts(user)
     if roles:

@@ -6,6 +6,7 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -93,7 +94,7 @@ def seed_watch_demo() -> int:
         night, _ = user_model.objects.get_or_create(username="night-owl", defaults={"is_active": False})
         day = user_model.objects.get(username="support")
 
-        def log(event_type: str, actor: object, at: dt.datetime, entity_id: str, **details: object) -> None:
+        def log(event_type: str, actor: Any, at: dt.datetime, entity_id: str, **details: object) -> None:
             AuditEvent.objects.create(
                 occurred_at=at, actor_type="staff", actor_id=str(actor.pk), event_type=event_type,
                 brand_id="capri", entity_type="clinical.Patient", entity_id=entity_id,

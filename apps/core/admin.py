@@ -8,7 +8,8 @@ class attribute with a ``get_*`` hook, as in Django's own admin.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote
@@ -66,7 +67,16 @@ DATE_PREFERENCES = (
 )
 
 
-class ReadOnlyAdminMixin:
+#: A list's columns as Django's admin takes them: field names, or callables that show a value.
+Columns: TypeAlias = list[str | Callable[[Any], Any]] | tuple[str | Callable[[Any], Any], ...]
+
+if TYPE_CHECKING:  # what the mixins are mixed into, for the type checker only
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = object
+
+
+class ReadOnlyAdminMixin(_ModelAdmin):
     """No add, change or delete, no action that writes, and no write transaction around a view."""
 
     actions = None
@@ -91,7 +101,7 @@ class ReadOnlyAdminMixin:
         # #35520), so db_for_write, which the router refuses for platform models, is never asked.
         if object_id is None or request.method != "GET":
             raise PermissionDenied("Platform records are read-only here: act through the owning service.")
-        return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
@@ -180,7 +190,7 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
             for f in self.get_list_display_fields(request)
         ]
 
-    def get_sortable_by(self, request: HttpRequest) -> list[str]:
+    def get_sortable_by(self, request: HttpRequest) -> Columns:
         """Only columns this person may use as a key (``may_use_as_key``) order a list."""
         return [
             f.name
@@ -188,7 +198,7 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
             if self.may_use_as_key(request, f) and f.column not in self.get_missing_columns(request)
         ]
 
-    def get_list_display_links(self, request: HttpRequest, list_display: list[Any]) -> list[Any]:
+    def get_list_display_links(self, request: HttpRequest, list_display: Columns) -> Columns:
         return list_display[:1]
 
     def get_fields(self, request: HttpRequest, obj: models.Model | None = None) -> list[Any]:
@@ -278,7 +288,7 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
                     reason=f"The cluster no longer has the table {schema}.{table} (or its key).",
                 )
             if missing and not getattr(request, "_drift_warned", False):
-                request._drift_warned = True
+                request.__dict__["_drift_warned"] = True
                 messages.warning(
                     request,
                     f"{schema}.{table} no longer has: {', '.join(sorted(missing))} (the owning service "
@@ -340,9 +350,14 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         return PlatformChangeList
 
     def get_paginator(
-        self, request: HttpRequest, queryset: models.QuerySet, per_page: int, **kwargs: Any
-    ) -> Any:
-        return BoundedCountPaginator(queryset, per_page, **kwargs)
+        self,
+        request: HttpRequest,
+        queryset: models.QuerySet[Any],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+    ) -> BoundedCountPaginator:
+        return BoundedCountPaginator(queryset, per_page, orphans, allow_empty_first_page)
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
         date = self.get_date_drilldown_field(request)
@@ -413,7 +428,7 @@ class CompositeKeyChangeList(PlatformChangeList):
         )
 
 
-class CompositeKeyAdminMixin:
+class CompositeKeyAdminMixin(_ModelAdmin):
     """Browse a table whose primary key spans several columns, which Django 5.2's admin cannot.
 
     A row is addressed by its key as a JSON array (``["<post_id>", "<user_id>"]``), the format
@@ -434,7 +449,7 @@ class CompositeKeyAdminMixin:
             values = None  # a malformed key is simply not a row: the admin answers "not found"
         obj = None
         if values is not None and len(values) == len(pk.field_names):
-            obj = self.get_queryset(request).filter(pk=tuple(values)).first()  # type: ignore[attr-defined]
+            obj = self.get_queryset(request).filter(pk=tuple(values)).first()
         if obj is None:
-            raise Http404(f"No {self.opts.verbose_name} with that id is visible to you.")  # type: ignore[attr-defined]
+            raise Http404(f"No {self.opts.verbose_name} with that id is visible to you.")
         return obj

@@ -6,7 +6,9 @@ cluster through these functions, so they agree on what the cluster looks like.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connections
 
@@ -47,7 +49,7 @@ class Table:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def _fetch(sql: str, params: list[object], *, using: str) -> list[tuple]:
+def _fetch(sql: str, params: Sequence[Any], *, using: str) -> list[tuple[Any, ...]]:
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

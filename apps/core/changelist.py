@@ -17,8 +17,9 @@ drill-down with DISTINCT over the table. Here, in one place for every platform m
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, cast
 
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
@@ -27,6 +28,7 @@ from django.core.paginator import Paginator
 from django.db import connections, models, router
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
+from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.core.cursors import InvalidCursor, decode_cursor, encode_cursor
@@ -54,6 +56,7 @@ class BoundedCountPaginator(Paginator):
     """
 
     estimate: int | None = None
+    object_list: models.QuerySet[Any]  # ModelAdmin.get_paginator always pages a queryset
 
     @cached_property
     def count(self) -> int:
@@ -82,11 +85,18 @@ def estimated_rows(model: type[models.Model]) -> int | None:
     return int(row[0]) if row and row[0] >= 0 else None
 
 
+class _DrilldownAdmin(Protocol):
+    """What a PlatformChangeList asks of its admin beyond Django's (apps.core.admin.PlatformAdminBase)."""
+
+    def get_date_drilldown_field(self, request: HttpRequest) -> str | None: ...
+
+
 class PlatformChangeList(ChangeList):
     """A ChangeList with bounded counts, keyset paging and a query-free date drill-down."""
 
     #: Parameters it reads itself, not filters (apps.core.params.check_changelist skips them).
     own_parameters = (CURSOR_VAR,)
+    sortable_by: Sequence[str]  # PlatformAdminBase.get_sortable_by: always a list of column names
 
     def __init__(self, request: Any, *args: Any, **kwargs: Any) -> None:
         self.request = request  # the policy's questions are about this person
@@ -120,16 +130,18 @@ class PlatformChangeList(ChangeList):
     @property
     def keyset_field(self) -> models.Field | None:
         """The date field the default ordering follows, if the list is in that order."""
-        name = self.model_admin.get_date_drilldown_field(self.request)
+        name = cast(_DrilldownAdmin, self.model_admin).get_date_drilldown_field(self.request)
         if not name or self.params.get("o") or not self.model._meta.pk.concrete:
             return None
-        field = self.model._meta.get_field(name)
+        field = cast("models.Field[Any, Any]", self.model._meta.get_field(name))  # a date column
         return None if field.null else field  # a row comparison cannot order NULLs
 
     def _keyset_filter(self, value: Any, pk: Any) -> RawSQL:
         ops = connections[router.db_for_read(self.model)].ops
         table = ops.quote_name(self.model._meta.db_table)
-        columns = f"{table}.{ops.quote_name(self.keyset_field.column)}, {table}.{ops.quote_name(self.model._meta.pk.column)}"
+        keyset_field = self.keyset_field
+        assert keyset_field is not None  # asked only of a list in keyset order
+        columns = f"{table}.{ops.quote_name(keyset_field.column)}, {table}.{ops.quote_name(self.model._meta.pk.column)}"
         return RawSQL(f"({columns}) < (%s, %s)", (value, pk), output_field=BooleanField())  # noqa: S611 - quoted identifiers, bound values
 
     def get_results(self, request: Any) -> None:
@@ -166,10 +178,14 @@ class PlatformChangeList(ChangeList):
 
     @property
     def _cursor_purpose(self) -> str:
-        return cursor_purpose(self.model, self.keyset_field)
+        keyset_field = self.keyset_field
+        assert keyset_field is not None  # asked only of a list in keyset order
+        return cursor_purpose(self.model, keyset_field)
 
     def _cursor_after(self, obj: models.Model) -> str:
-        return encode_position(self.model, self.keyset_field, getattr(obj, self.keyset_field.attname), obj.pk)
+        keyset_field = self.keyset_field
+        assert keyset_field is not None  # asked only of a list in keyset order
+        return encode_position(self.model, keyset_field, getattr(obj, keyset_field.attname), obj.pk)
 
     def get_ordering_field(self, field_name: Any) -> Any:
         """Django's, restricted to the admin's ``get_sortable_by`` (which asks the visibility
@@ -207,7 +223,7 @@ class PlatformChangeList(ChangeList):
     @property
     def date_links(self) -> dict[str, Any] | None:
         """Years, then months: computed from the calendar, filtered as index-friendly ranges."""
-        name = self.model_admin.get_date_drilldown_field(self.request)
+        name = cast(_DrilldownAdmin, self.model_admin).get_date_drilldown_field(self.request)
         if not name:
             return None
         since, until = self.params.get(f"{name}__gte"), self.params.get(f"{name}__lt")
@@ -233,7 +249,7 @@ class PlatformChangeList(ChangeList):
                     (str(year), self._range_url(name, dt.date(year, 1, 1), dt.date(year + 1, 1, 1)), False)
                 )
         return {
-            "field": self.model._meta.get_field(name).verbose_name,
+            "field": cast("models.Field[Any, Any]", self.model._meta.get_field(name)).verbose_name,
             "links": links,
             "all_url": self.get_query_string(remove=[f"{name}__gte", f"{name}__lt", CURSOR_VAR, "p"]),
             "active": bool(since or until),

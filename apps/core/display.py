@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
+from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -66,7 +67,7 @@ def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Mod
             return link(field.to, getattr(obj, field.attname))
 
     elif isinstance(field, models.ForeignKey):
-        target = field.related_model._meta.label
+        target = cast("type[models.Model]", field.related_model)._meta.label  # resolved once models load
 
         def show(obj: models.Model) -> Any:
             return link(target, getattr(obj, field.attname))
@@ -85,8 +86,7 @@ def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Mod
     else:
         raise TypeError(f"{field} needs no display callable; use its name")
 
-    show.short_description = field.verbose_name  # type: ignore[attr-defined]
-    show.admin_order_field = field.attname  # type: ignore[attr-defined]
+    show = admin.display(description=field.verbose_name, ordering=field.attname)(show)
     show.__name__ = field.attname
     return show
 
@@ -99,12 +99,12 @@ def needs_display(field: models.Field) -> bool:
 def unavailable_display(field: models.Field) -> Callable[[models.Model], Any]:
     """Stands in for a column the cluster dropped: the page renders, and says so."""
 
+    @admin.display(description=field.verbose_name)
     def show(obj: models.Model) -> Any:
         return format_html(
             '<span class="unavailable" title="{}">unavailable</span>', "dropped in the cluster"
         )
 
-    show.short_description = field.verbose_name  # type: ignore[attr-defined]
     show.__name__ = f"{field.attname}_unavailable"
     return show
 
@@ -117,10 +117,10 @@ def masked_display(field: models.Field, category: str) -> Callable[[models.Model
     """
     label = "PHI" if category == "phi" else "contact"
 
+    @admin.display(description=field.verbose_name)
     def show(obj: models.Model) -> Any:
         return masked_html(label)
 
-    show.short_description = field.verbose_name  # type: ignore[attr-defined]
     show.__name__ = f"{field.attname}_masked"
     return show
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from django.db import models
@@ -47,7 +48,7 @@ class PlatformQuerySet(models.QuerySet):
     def delete(self) -> NoReturn:
         self._refuse("QuerySet.delete()")
 
-    def _raw_delete(self, using: str) -> NoReturn:
+    def _raw_delete(self, using: str | None) -> NoReturn:
         self._refuse("QuerySet.delete()")
 
     def create(self, **kwargs: Any) -> NoReturn:
@@ -145,7 +146,7 @@ class ServiceRef(models.TextField):
         self.to = to
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         kwargs["to"] = self.to
         return name, path, args, kwargs

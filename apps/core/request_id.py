@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
+from apps.core.types import BackofficeRequest
+
 HEADER = "X-Request-Id"
 _SANE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 CLIENT_ID_MAX_LENGTH = 128
@@ -75,7 +77,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
         trusted_networks(tuple(settings.REQUEST_ID_TRUSTED_PROXIES))  # a bad entry stops start-up
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: BackofficeRequest) -> HttpResponse:
         incoming = request.headers.get(HEADER, "")
         request.client_request_id = None
         trusted = from_trusted_proxy(request.META.get("REMOTE_ADDR", ""), settings.REQUEST_ID_TRUSTED_PROXIES)

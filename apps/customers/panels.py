@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.admin.utils import quote
@@ -120,7 +120,9 @@ def _ordering(panel: Panel, model: type[models.Model], user: Any) -> list[str]:
     allowed = [
         name
         for name in panel.order_by
-        if policy.may_use_as_key(user, model._meta.get_field(name.lstrip("-")))
+        if policy.may_use_as_key(
+            user, cast("models.Field[Any, Any]", model._meta.get_field(name.lstrip("-")))
+        )
     ]
     return allowed if len(allowed) == len(panel.order_by) else [*allowed, "-pk"]
 
@@ -131,7 +133,7 @@ def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) 
     opts = model._meta
     if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
         return None
-    fields = [opts.get_field(name) for name in panel.columns]
+    fields = [cast("models.Field[Any, Any]", opts.get_field(name)) for name in panel.columns]
     kinds = {f.name: policy.category(f) for f in fields}
     result = PanelResult(panel, headers=[str(f.verbose_name) for f in fields])
     result.has_phi = policy.PHI in kinds.values()

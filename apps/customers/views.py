@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from apps.access import policy
-from apps.access.services import record_phi_view
+from apps.access import permissions, policy
+from apps.access.services import record_customer_view
 from apps.core import params
 from apps.core.display import EMPTY, MASK
+from apps.core.types import StaffRequest
 from apps.customers import selectors
 from apps.customers.search import MAX_TERM, LookupRefused, accepted_kinds, find_customers
 from apps.services.actions import available_actions
 
 
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: StaffRequest) -> HttpResponse:
     term = params.text("q", request.GET.get("q", ""), max_length=MAX_TERM).strip()
     refused = ""
     try:
@@ -39,14 +40,13 @@ def search(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "customers/search.html", context, status=status)
 
 
-def detail(request: HttpRequest, user_id: str) -> HttpResponse:
+def detail(request: StaffRequest, user_id: str) -> HttpResponse:
     params.uuid_value("customer id", user_id)
     record = selectors.customer(user_id=user_id, staff=request.user)
     if record is None:
         raise Http404("No such customer is visible to you.")
     page = selectors.customer_page(customer_record=record, staff=request.user)
-    if page.phi_panels:
-        record_phi_view(user=request.user, obj=record, revealed=False, panels=page.phi_panels)
+    record_customer_view(user=request.user, customer=record, phi_panels=page.phi_panels)
     fields = {f.name: f for f in type(record)._meta.concrete_fields}
 
     def shown(name: str) -> str:
@@ -67,6 +67,7 @@ def detail(request: HttpRequest, user_id: str) -> HttpResponse:
         "email": shown("email"),
         "phone": shown("phone"),
         "can_open_profile": request.user.has_perm("identity.view_user"),
+        "can_see_accesses": request.user.has_perm(permissions.VIEW_ACCESS_REPORTS),
         "user_actions": user_actions,
     }
     return TemplateResponse(request, "customers/detail.html", context)

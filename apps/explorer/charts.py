@@ -26,7 +26,7 @@ def volume_svg(volume: Volume, *, title: str) -> str:
     bar_w = plot_w / len(volume.buckets)
     parts = []
     for i, bucket in enumerate(volume.buckets):
-        y = TOP + plot_h
+        y: float = TOP + plot_h
         for n, (label, values) in enumerate(shown):
             if not values[i]:
                 continue

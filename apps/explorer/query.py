@@ -50,9 +50,9 @@ class AuditQuery:
             return self.event_type[:-1]
         return self.event_type if self.event_type.endswith(".") else None
 
-    def as_params(self) -> dict[str, Any]:
+    def as_params(self) -> dict[str, str | list[str]]:
         """The query as URL parameters (for links, the cursor and the export log)."""
-        params: dict[str, Any] = {}
+        params: dict[str, str | list[str]] = {}
         for key, value in asdict(self).items():
             if key == "extra" or value in ("", (), None):
                 continue

@@ -13,7 +13,7 @@ import datetime as dt
 import heapq
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -26,6 +26,7 @@ from django.db.models.functions import Cast
 
 from apps.access import policy
 from apps.access.policy import allowed_brands
+from apps.core.types import StaffUser
 from apps.explorer.cursor import Position
 from apps.explorer.query import AuditQuery
 from apps.explorer.sources import AuditSource, sources_for
@@ -69,11 +70,13 @@ class AuditRow:
 class _Masker:
     """Applies the policy to audit details for one viewer (reveals looked up once)."""
 
-    def __init__(self, user: Any) -> None:
+    def __init__(self, user: StaffUser) -> None:
         self.user = user
         self.revealed = policy.revealed_records(user)
 
-    def is_revealed(self, source: str, row_id: Any, entity_type: str | None, entity_id: str | None) -> bool:
+    def is_revealed(
+        self, source: str, row_id: uuid.UUID | str, entity_type: str | None, entity_id: str | None
+    ) -> bool:
         if not self.revealed:
             return False
         about = policy.audit_row_model(source, entity_type)
@@ -82,7 +85,12 @@ class _Masker:
         return (f"{source}.AuditLog", str(row_id)) in self.revealed
 
     def details(
-        self, source: str, row_id: Any, entity_type: str | None, entity_id: str | None, details: Any
+        self,
+        source: str,
+        row_id: uuid.UUID | str,
+        entity_type: str | None,
+        entity_id: str | None,
+        details: Any,
     ) -> tuple[Any, bool]:
         revealed = self.is_revealed(source, row_id, entity_type, entity_id)
         shown = policy.mask_details(
@@ -111,7 +119,7 @@ class AuditPage:
 
 def _filtered(
     source: AuditSource, query: AuditQuery, brands: frozenset[str] | None
-) -> models.QuerySet | None:
+) -> models.QuerySet[models.Model] | None:
     """One source's queryset for a query, or None when the query cannot match anything there."""
     queryset = source.model._default_manager.using(source.using).all()
     wanted = set(query.brands) if query.brands else None
@@ -142,7 +150,15 @@ def _filtered(
     return queryset
 
 
-def _before(queryset: models.QuerySet, position: Position) -> models.QuerySet:
+def matching(
+    source: AuditSource, query: AuditQuery, brands: frozenset[str] | None
+) -> models.QuerySet[models.Model] | None:
+    """A source's rows matching ``query`` within ``brands`` (None: every brand), unordered; None
+    when nothing there can match. What an export read, re-evaluated (apps.customers.accesses)."""
+    return _filtered(source, query, brands)
+
+
+def _before(queryset: models.QuerySet[models.Model], position: Position) -> models.QuerySet[models.Model]:
     # A row comparison is what lets PostgreSQL start the index scan right at the cursor.
     return queryset.filter(
         RawSQL(
@@ -151,7 +167,7 @@ def _before(queryset: models.QuerySet, position: Position) -> models.QuerySet:
     )
 
 
-def _rows(source: AuditSource, values: Any) -> Iterator[AuditRow]:
+def _rows(source: AuditSource, values: Iterable[dict[str, Any]]) -> Iterator[AuditRow]:
     for value in values:
         yield AuditRow(source=source.name, **value)
 
@@ -161,7 +177,7 @@ def _newest_first(row: AuditRow) -> tuple[dt.datetime, uuid.UUID]:
 
 
 def audit_page(
-    *, query: AuditQuery, user: Any, after: Position | None = None, limit: int = PAGE_SIZE
+    *, query: AuditQuery, user: StaffUser, after: Position | None = None, limit: int = PAGE_SIZE
 ) -> AuditPage:
     """One page of events, newest first, starting strictly after ``after``."""
     brands = allowed_brands(user)
@@ -194,7 +210,7 @@ def audit_page(
     return AuditPage(rows=rows, next_position=rows[-1].position if more and rows else None, sources=sources)
 
 
-def request_story(*, request_id: str, user: Any, limit: int = STORY_LIMIT) -> list[AuditRow]:
+def request_story(*, request_id: str, user: StaffUser, limit: int = STORY_LIMIT) -> list[AuditRow]:
     """Every event sharing one request_id, across services, oldest first: one action's story."""
     page = audit_page(query=AuditQuery(request_id=request_id), user=user, limit=limit)
     return sorted(page.rows, key=_newest_first)
@@ -206,16 +222,20 @@ EXPORT_FIELDS = (
     "occurred_at", "id", "source", "actor_type", "actor_id", "actor_brand_id", "event_type",
     "entity_type", "entity_id", "brand_id", "request_id", "details",
 )  # fmt: skip
+#: One export row, in EXPORT_FIELDS order (details as JSON text).
+ExportRow = tuple[
+    dt.datetime, str, str, str, str, str | None, str, str | None, str | None, str, str | None, str | None
+]
 
 
 def iter_export_rows(
-    *, query: AuditQuery, user: Any, max_rows: int, chunk_size: int = 2000
-) -> Iterator[tuple]:
+    *, query: AuditQuery, user: StaffUser, max_rows: int, chunk_size: int = 2000
+) -> Iterator[ExportRow]:
     """Every matching event as an EXPORT_FIELDS tuple, newest first, streamed from server-side
     cursors (one per source) and merged with flat memory."""
     brands = allowed_brands(user)
-    sources = [(s, _filtered(s, query, brands)) for s in sources_for(user, query.services)]
-    sources = [(s, qs) for s, qs in sources if qs is not None]
+    found = [(s, _filtered(s, query, brands)) for s in sources_for(user, query.services)]
+    sources = [(s, qs) for s, qs in found if qs is not None]
     with ExitStack() as stack:
         # Inside a transaction a server-side cursor streams; outside one (autocommit) it must be
         # WITH HOLD, which makes PostgreSQL materialise the whole result before the first row.
@@ -257,7 +277,7 @@ class Volume:
     unit: str  # "day", "week" or "month"
 
 
-def event_volume(*, query: AuditQuery, user: Any, by: str = "service", sample: int = 10_000) -> Volume:
+def event_volume(*, query: AuditQuery, user: StaffUser, by: str = "service", sample: int = 10_000) -> Volume:
     """Events per day (or week, month) for the query, per service or per event type.
 
     Bounded cost: each source contributes at most its ``sample`` most recent matching events,
@@ -309,7 +329,7 @@ def event_volume(*, query: AuditQuery, user: Any, by: str = "service", sample: i
     return Volume(buckets, dict(series), truncated, unit)
 
 
-def _after(queryset: models.QuerySet, position: Position) -> models.QuerySet:
+def _after(queryset: models.QuerySet[Any], position: Position) -> models.QuerySet[Any]:
     return queryset.filter(
         RawSQL(
             "(occurred_at, id) > (%s, %s)", (position.occurred_at, position.id), output_field=BooleanField()
@@ -361,7 +381,7 @@ _KEY_FIELDS = tuple(name for name in FIELDS if name != "details")
 
 
 def _source_stream(
-    source: AuditSource, queryset: models.QuerySet, after: Position, chunk: int, fields: tuple[str, ...]
+    source: AuditSource, queryset: models.QuerySet[Any], after: Position, chunk: int, fields: tuple[str, ...]
 ) -> Iterator[AuditRow]:
     position = after
     while True:

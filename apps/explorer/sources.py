@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 from django.apps import apps
 from django.db import models
@@ -14,6 +13,7 @@ from django.db import models
 from apps.access import permissions
 from apps.auditlog.models import AuditEvent
 from apps.core.entities import BACKOFFICE
+from apps.core.types import StaffUser
 from backoffice.databases import alias_for_schema
 from backoffice.platform_schemas import BY_NAME, SCHEMA_NAMES
 
@@ -28,7 +28,7 @@ class AuditSource:
     def owner(self) -> str:
         return BY_NAME[self.name].owner if self.name in BY_NAME else "the back-office"
 
-    def visible_to(self, user: Any) -> bool:
+    def visible_to(self, user: StaffUser) -> bool:
         """A staff member reads a service's audit log if their role may view that schema's."""
         if self.name == BACKOFFICE:
             return user.has_perm(permissions.VIEW_BACKOFFICE_AUDIT)
@@ -48,6 +48,6 @@ def source_names() -> tuple[str, ...]:
     return tuple(s.name for s in all_sources())
 
 
-def sources_for(user: Any, names: tuple[str, ...] = ()) -> list[AuditSource]:
+def sources_for(user: StaffUser, names: tuple[str, ...] = ()) -> list[AuditSource]:
     """The sources a user may read, narrowed to ``names`` when given."""
     return [s for s in all_sources() if (not names or s.name in names) and s.visible_to(user)]

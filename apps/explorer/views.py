@@ -9,15 +9,18 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils.http import urlencode
 
 from apps.access import permissions, policy
 from apps.access.services import LOGGED_ENTITIES, record_phi_access
 from apps.auditlog import events
+from apps.auditlog.models import MANY_SUBJECTS
 from apps.auditlog.services import record_event
+from apps.auditlog.subjects import subjects_of_audit_rows
 from apps.core import spreadsheet
+from apps.core.types import StaffRequest
 from apps.explorer import charts, selectors
 from apps.explorer.cursor import InvalidCursor, decode, encode
 from apps.explorer.query import AuditQuery, InvalidQuery, parse_query
@@ -27,12 +30,12 @@ EXPORT_COLUMNS = ("source", *selectors.FIELDS)
 ACTOR_TYPES = ("user", "staff", "service", "system", "anonymous")
 
 
-def _require_sources(request: HttpRequest) -> None:
+def _require_sources(request: StaffRequest) -> None:
     if not sources_for(request.user):
         raise PermissionDenied("Your role may not read any audit log.")
 
 
-def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _context(request: StaffRequest, **extra: Any) -> dict[str, Any]:
     return {
         **admin.site.each_context(request),
         "services": [s.name for s in sources_for(request.user)],
@@ -42,12 +45,12 @@ def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _bad_request(request: HttpRequest, message: str) -> HttpResponse:
+def _bad_request(request: StaffRequest, message: str) -> HttpResponse:
     context = _context(request, title="Audit explorer", error=message, query=AuditQuery(), rows=[])
     return TemplateResponse(request, "explorer/index.html", context, status=400)
 
 
-def index(request: HttpRequest, *, preset: dict[str, str] | None = None, heading: str = "") -> HttpResponse:
+def index(request: StaffRequest, *, preset: dict[str, str] | None = None, heading: str = "") -> HttpResponse:
     """Every visible audit log, filtered, newest first, paged by cursor."""
     _require_sources(request)
     params = request.GET.copy()
@@ -55,7 +58,8 @@ def index(request: HttpRequest, *, preset: dict[str, str] | None = None, heading
         params[key] = value
     try:
         query = parse_query(params)
-        after = decode(params["cursor"]) if params.get("cursor") else None
+        cursor = params.get("cursor")
+        after = decode(cursor) if cursor else None
     except (InvalidQuery, InvalidCursor) as exc:
         return _bad_request(request, str(exc))
     page = selectors.audit_page(query=query, user=request.user, after=after)
@@ -77,7 +81,7 @@ def index(request: HttpRequest, *, preset: dict[str, str] | None = None, heading
     return TemplateResponse(request, "explorer/index.html", context)
 
 
-def request_view(request: HttpRequest, request_id: str) -> HttpResponse:
+def request_view(request: StaffRequest, request_id: str) -> HttpResponse:
     """The story of one user action: every row sharing a request_id, across services, in order."""
     _require_sources(request)
     if len(request_id) > 256:
@@ -91,7 +95,9 @@ def request_view(request: HttpRequest, request_id: str) -> HttpResponse:
     return TemplateResponse(request, "explorer/story.html", context)
 
 
-def _log_phi_rows(request: HttpRequest, rows: list[selectors.AuditRow], *, where: str, filters: dict) -> None:
+def _log_phi_rows(
+    request: StaffRequest, rows: list[selectors.AuditRow], *, where: str, filters: dict[str, Any]
+) -> None:
     """Audit rows of PHI-bearing services were shown (masked or revealed): log who saw which."""
     phi_rows = [row for row in rows if row.phi_bearing]
     if phi_rows:
@@ -105,7 +111,7 @@ def _log_phi_rows(request: HttpRequest, rows: list[selectors.AuditRow], *, where
         )
 
 
-def entity_view(request: HttpRequest, entity_type: str, entity_id: str) -> HttpResponse:
+def entity_view(request: StaffRequest, entity_type: str, entity_id: str) -> HttpResponse:
     """An entity's timeline; "-" stands for a row that names an id without a type: any type."""
     if entity_type == "-":
         return index(request, preset={"entity_id": entity_id}, heading=f"Timeline of {entity_id}")
@@ -116,11 +122,11 @@ def entity_view(request: HttpRequest, entity_type: str, entity_id: str) -> HttpR
     )
 
 
-def actor_view(request: HttpRequest, actor_id: str) -> HttpResponse:
+def actor_view(request: StaffRequest, actor_id: str) -> HttpResponse:
     return index(request, preset={"actor_id": actor_id}, heading=f"Everything {actor_id} did")
 
 
-def volume_view(request: HttpRequest) -> HttpResponse:
+def volume_view(request: StaffRequest) -> HttpResponse:
     _require_sources(request)
     try:
         query = parse_query(request.GET)
@@ -136,7 +142,7 @@ def volume_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
-class _Buffer(list):
+class _Buffer(list[str]):
     """A CSV writer's target that collects lines, to be flushed in batches."""
 
     def write(self, value: str) -> None:
@@ -146,7 +152,7 @@ class _Buffer(list):
 BATCH = 1000  # rows per chunk sent to the client: few enough syscalls, little memory
 
 
-def export_view(request: HttpRequest, fmt: str) -> StreamingHttpResponse | HttpResponse:
+def export_view(request: StaffRequest, fmt: str) -> StreamingHttpResponse | HttpResponse:
     """The current filter as CSV or JSON Lines, streamed, bounded, and logged with its row count."""
     _require_sources(request)
     if not request.user.has_perm(permissions.EXPORT_RECORDS):
@@ -176,7 +182,7 @@ def export_view(request: HttpRequest, fmt: str) -> StreamingHttpResponse | HttpR
     return response
 
 
-def _csv_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
+def _csv_chunks(rows: Iterator[selectors.ExportRow]) -> Iterator[tuple[int, str]]:
     """CSV with formula-like cells neutralised (apps.core.spreadsheet); JSON Lines stays exact."""
     buffer = _Buffer()
     writer = spreadsheet.writer(buffer)
@@ -190,7 +196,7 @@ def _csv_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
         yield 0, "".join(buffer)
 
 
-def _jsonl_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
+def _jsonl_chunks(rows: Iterator[selectors.ExportRow]) -> Iterator[tuple[int, str]]:
     dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
     keys = selectors.EXPORT_FIELDS[:-1]
     for batch in _batched(rows):
@@ -203,25 +209,37 @@ def _jsonl_chunks(rows: Iterator[tuple]) -> Iterator[tuple[int, str]]:
 
 class _PhiNotes:
     """The entities of PHI-bearing services' rows an export carried: the first LOGGED_ENTITIES
-    distinct ones, and how many rows in all."""
+    distinct ones, and how many rows in all; and who every row is about (``about``: the first
+    LOGGED_ENTITIES distinct actors and entities; ``too_many`` past that)."""
 
     def __init__(self) -> None:
         self.entities: dict[tuple[str, str, str], None] = {}
         self.rows = 0
+        self.about: dict[tuple[str, str, str | None, str | None, str | None], None] = {}
+        self.too_many = False
+
+    def subjects(self) -> list[str]:
+        """The people the exported rows concern, or MANY_SUBJECTS (the filter says who)."""
+        return [MANY_SUBJECTS] if self.too_many else subjects_of_audit_rows(self.about)
 
 
-def _noting_phi(rows: Iterator[tuple], notes: _PhiNotes) -> Iterator[tuple]:
+def _noting_phi(rows: Iterator[selectors.ExportRow], notes: _PhiNotes) -> Iterator[selectors.ExportRow]:
     phi_sources = {name for name in source_names() if policy.schema_has_phi(name)}
     for row in rows:
         if row[2] in phi_sources:
             notes.rows += 1
             if len(notes.entities) < LOGGED_ENTITIES:
                 notes.entities[(row[2], row[7] or "", row[8] or "")] = None
+        if not notes.too_many:
+            key = (row[2], row[3], row[4] if row[3] == "user" else None, row[7], row[8])
+            if key not in notes.about:
+                notes.too_many = len(notes.about) >= LOGGED_ENTITIES
+                notes.about[key] = None
         yield row
 
 
-def _batched(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
+def _batched(rows: Iterator[selectors.ExportRow]) -> Iterator[list[selectors.ExportRow]]:
+    batch: list[selectors.ExportRow] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= BATCH:
@@ -232,7 +250,7 @@ def _batched(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
 
 
 def _logged(
-    request: HttpRequest,
+    request: StaffRequest,
     chunks: Iterator[tuple[int, str]],
     *,
     query: AuditQuery,
@@ -248,11 +266,13 @@ def _logged(
             yield chunk
         completed = True
     finally:
+        subjects = phi_entities.subjects()
         record_event(
             event_type=events.EXPORT_AUDIT,
             actor=request.user,
             request=request,
             entity_type="audit_log",
+            subjects=subjects,
             details={
                 "format": fmt,
                 "filters": query.as_params(),
@@ -267,6 +287,7 @@ def _logged(
                 event_type=events.PHI_EXPORTED,
                 where="audit export",
                 entities=list(phi_entities.entities),
+                subjects=[MANY_SUBJECTS] if len(phi_entities.entities) >= LOGGED_ENTITIES else None,
                 filters=query.as_params(),
                 phi_rows=phi_entities.rows,
                 format=fmt,

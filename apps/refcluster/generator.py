@@ -32,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any, LiteralString, TypedDict
 
 import psycopg
 from psycopg import ClientCursor, sql
@@ -347,7 +348,7 @@ _FUNCTIONS = (
 )
 
 
-def _helper_functions(seed: int) -> list[sql.Composable]:
+def _helper_functions(seed: int) -> list[sql.Composed]:
     """CREATE statements for the session's helper functions, the seed and constants baked in."""
     constants = {
         "prefix": sql.Literal(f"{seed}:"),
@@ -363,7 +364,7 @@ def _helper_functions(seed: int) -> list[sql.Composable]:
             for brand, upper in _brand_thresholds()
         ),
     }
-    statements: list[sql.Composable] = []
+    statements: list[sql.Composed] = []
     for name, args, returns, body in _FUNCTIONS:
         for key_type in ("text", "bigint") if "{key}" in args else ("",):
             statements.append(
@@ -385,7 +386,7 @@ def _helper_functions(seed: int) -> list[sql.Composable]:
 # Steps
 
 
-_Statement = str | sql.Composable
+_Statement = str | sql.SQL | sql.Composed
 
 
 @dataclass(frozen=True)
@@ -828,7 +829,7 @@ def _platform_identity_steps(scale: Scale) -> list[_Step]:
 
 
 def _order_steps(scale: Scale) -> list[_Step]:
-    per_order = {"first": 1, "last": scale.orders, "scale": scale}
+    per_order: dict[str, Any] = {"first": 1, "last": scale.orders, "scale": scale}
     return [
         *_chunked(
             "commerce.orders",
@@ -1253,7 +1254,7 @@ def _social_steps(scale: Scale) -> list[_Step]:
 # content, analytics, events, webhooks, jobs
 
 
-def _setval(table: str) -> sql.Composable:
+def _setval(table: str) -> sql.Composed:
     # Explicit ids were inserted into SERIAL/BIGSERIAL columns: move the sequence past them.
     return sql.SQL(
         "SELECT setval(pg_get_serial_sequence({name}, 'id'), (SELECT max(id) FROM {table}))"
@@ -1983,14 +1984,14 @@ _AUDIT_COLUMNS = sql.SQL(
 )
 
 
-def _audit_insert(schema: str, select: str) -> sql.Composable:
+def _audit_insert(schema: str, select: str) -> sql.Composed:
     return sql.SQL("INSERT INTO {table} {columns} {select}").format(
         table=sql.Identifier(schema, "audit_log"), columns=_AUDIT_COLUMNS, select=sql.SQL(select)
     )
 
 
 def _audit_flow_steps(scale: Scale) -> list[_Step]:
-    per_order = {"first": 1, "last": scale.orders, "scale": scale}
+    per_order: dict[str, Any] = {"first": 1, "last": scale.orders, "scale": scale}
     checkout = {
         "commerce": """
             SELECT pg_temp.gid('audit.commerce.checkout', o.k), to_timestamp(o.placed_s), 'user', o.user_id, o.brand,
@@ -2215,7 +2216,12 @@ class _MiscAudit:
     pk: str = "id"
 
 
-def _status_diff(column: str, values: Sequence[str]) -> dict[str, str]:
+class _Diff(TypedDict):
+    before: str
+    after: str
+
+
+def _status_diff(column: str, values: Sequence[str]) -> _Diff:
     """before/after SQL: ``after`` is the row's status, ``before`` the next one in ``values``."""
     array = "ARRAY[" + ", ".join(f"'{v}'" for v in values) + "]"
     current = f"{column}::text"
@@ -2418,11 +2424,18 @@ def steps(scale: Scale) -> list[str]:
     return [step.label for step in _plan(scale)]
 
 
+def _scalar(conn: psycopg.Connection, query: LiteralString, params: Sequence[object] | None = None) -> Any:
+    """The value of a SELECT that always returns one row of one column."""
+    row = conn.execute(query, params).fetchone()
+    assert row is not None, "the query returned no row"
+    return row[0]
+
+
 def is_seeded(conn: psycopg.Connection) -> bool:
     """Whether the cluster behind ``conn`` is migrated and already holds users."""
     if conn.execute("SELECT to_regclass('identity.users')").fetchone() == (None,):
         return False
-    return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM identity.users)").fetchone()[0])
+    return bool(_scalar(conn, "SELECT EXISTS (SELECT 1 FROM identity.users)"))
 
 
 # Session settings for the load, restored afterwards. UTC and ISO make every text rendering of
@@ -2453,9 +2466,7 @@ def seed_cluster(
     plan = _plan(scale)
     counts = dict.fromkeys(_platform_tables(conn), 0)
     params = _params(scale)
-    saved = {
-        name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0] for name in _SESSION_SETTINGS
-    }
+    saved = {name: _scalar(conn, "SELECT current_setting(%s)", [name]) for name in _SESSION_SETTINGS}
     rebuilt = _bulk_tables(plan, scale)
     dropped: dict[str, list[str]] = {}
     # Client-side binding: each chunk is planned with its own bounds, never as a generic plan.
@@ -2463,8 +2474,8 @@ def seed_cluster(
     try:
         for name, value in _SESSION_SETTINGS.items():
             conn.execute("SELECT set_config(%s, %s, false)", [name, value])
-        for statement in _helper_functions(seed):
-            conn.execute(statement)
+        for helper in _helper_functions(seed):
+            conn.execute(helper)
         for step in plan:
             if step.table in rebuilt and step.table not in dropped:
                 dropped[step.table] = _drop_plain_indexes(conn, step.table)
@@ -2533,4 +2544,4 @@ def _drop_plain_indexes(conn: psycopg.Connection, table: str) -> list[str]:
 
 def _create_indexes(conn: psycopg.Connection, definitions: Sequence[str]) -> None:
     for definition in definitions:
-        conn.execute(sql.SQL(definition))  # type: ignore[arg-type]  # pg_get_indexdef's own output
+        conn.execute(sql.SQL(definition))  # pg_get_indexdef's own output

@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 
 from apps.refcluster import generator, migrator
+from backoffice import embedded
 from backoffice.databases import parse_url
 
 
@@ -18,8 +19,9 @@ def connect_admin(
 
     With ``role``, log in as that role instead, without a password: that works on servers that
     trust local connections (the embedded one), which is how tests act as a service or reader.
+    An ``embedded://`` URL starts the embedded server if it is not running yet.
     """
-    config = parse_url(admin_url)
+    config = parse_url(embedded.resolve(admin_url))
     return psycopg.connect(
         host=config["HOST"] or None,
         port=config["PORT"] or None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from django import forms
 from django.db import models
@@ -18,6 +18,7 @@ from django.db.models import Sum
 
 from apps.access.permissions import run_action
 from apps.access.policy import may_see_brand
+from apps.core.types import StaffUser
 from apps.payments.models import Refund
 
 
@@ -48,7 +49,7 @@ class AdjustmentForm(ReasonForm):
     reference_id = forms.CharField(required=False, max_length=100, help_text="Ticket or case id, if any.")
 
     def clean_amount(self) -> Decimal:
-        amount = self.cleaned_data["amount"]
+        amount: Decimal = self.cleaned_data["amount"]
         if amount == 0:
             raise forms.ValidationError("An adjustment of zero changes nothing.")
         return amount
@@ -58,22 +59,27 @@ class SuppressionForm(ReasonForm):
     channel = forms.ChoiceField(choices=[("email", "email"), ("sms", "sms")])
 
 
+#: A record of the action's own model (``ServiceAction.model``): each declaration's callables read
+#: that model's fields (a charge's status, a user's email), which no one type can name for all.
+Record: TypeAlias = Any
+
+
 @dataclass(frozen=True)
 class ServiceAction:
     name: str
     label: str
     service: str
     model: str  # the model label whose record pages offer this action
-    path: Callable[[models.Model], str]
-    payload: Callable[[models.Model, dict[str, Any]], dict[str, Any]]
+    path: Callable[[Record], str]
+    payload: Callable[[Record, dict[str, Any]], dict[str, Any]]
     form_class: type[ReasonForm] = ReasonForm
-    applies: Callable[[models.Model], bool] = field(default=lambda obj: True)
+    applies: Callable[[Record], bool] = field(default=lambda obj: True)
     moves_money: bool = False
     always_four_eyes: bool = False
     #: What the service already moved on the record (a charge's refunds), in cents: the four-eyes
     #: limit applies to that plus what is pending plus this request (apps.services.services).
-    moved_cents: Callable[[models.Model], int] | None = None
-    initial: Callable[[models.Model], dict[str, Any]] = field(default=lambda obj: {})
+    moved_cents: Callable[[Record], int] | None = None
+    initial: Callable[[Record], dict[str, Any]] = field(default=lambda obj: {})
     style: str = "default"  # "danger" for what is hard to undo
 
     @property
@@ -187,7 +193,7 @@ def actions_for(model: type[models.Model]) -> list[ServiceAction]:
     return [action for action in ACTIONS if action.model == model._meta.label]
 
 
-def available_actions(user: Any, obj: models.Model) -> list[ServiceAction]:
+def available_actions(user: StaffUser, obj: models.Model) -> list[ServiceAction]:
     """The actions ``user`` may take on ``obj`` now: the one answer every page gives.
 
     The role's permission, a record of a brand the visibility policy lets them see (a staff

@@ -14,11 +14,12 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 
 from apps.access import policy
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.display import render_json
+from apps.core.types import StaffRequest, StaffUser, staff_request
 from apps.services import services
 from apps.services.actions import ServiceAction, available_actions, get_action
 from apps.services.models import ActionRequest
@@ -38,7 +39,7 @@ class ServiceActionsAdminMixin(_AdminBase):
     def get_object_actions(self, request: HttpRequest, obj: models.Model) -> list[ServiceAction]:
         """The service actions this person may take on ``obj`` now. An override may only narrow
         ``available_actions``: it is what every other page offers too."""
-        return available_actions(request.user, obj)
+        return available_actions(staff_request(request).user, obj)
 
     def action_url(self, obj: models.Model, action: ServiceAction) -> str:
         return reverse(
@@ -51,17 +52,18 @@ class ServiceActionsAdminMixin(_AdminBase):
         self,
         request: HttpRequest,
         context: dict[str, Any],
-        *args: Any,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
         obj: models.Model | None = None,
-        **kwargs: Any,
     ) -> HttpResponse:
         if obj is not None:
             context["object_actions"] = [
                 (action, self.action_url(obj, action)) for action in self.get_object_actions(request, obj)
             ]
-        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def get_urls(self) -> list[Any]:
+    def get_urls(self) -> list[URLPattern]:
         act = path(
             "<path:object_id>/act/<str:action_name>/",
             self.admin_site.admin_view(self.action_view),
@@ -69,7 +71,7 @@ class ServiceActionsAdminMixin(_AdminBase):
         )
         return [act, *super().get_urls()]
 
-    def action_view(self, request: HttpRequest, object_id: str, action_name: str) -> HttpResponse:
+    def action_view(self, request: StaffRequest, object_id: str, action_name: str) -> HttpResponse:
         """Confirm an action with a reason, then hand it to the service and say what became of it."""
         obj = self.get_object(request, unquote(object_id))
         try:
@@ -135,7 +137,7 @@ def _outcome_message(action: ServiceAction, outcome: services.ActionOutcome) -> 
     return messages.INFO, f"{action.label}: {outcome.request.get_status_display()}."
 
 
-def redacted_error(user: Any, action_request: ActionRequest) -> str:
+def redacted_error(user: StaffUser, action_request: ActionRequest) -> str:
     """A request's error as this person may read it: no value its parameters or answer hide."""
     schema = action_request.model_label.partition(".")[0]
     hidden = [
@@ -150,7 +152,7 @@ def redacted_error(user: Any, action_request: ActionRequest) -> str:
 
 
 @admin.register(ActionRequest)
-class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ActionRequest]):
     list_display = ("created_at", "action", "model_label", "object_pk", "brand_id", "amount_cents", "status",
                     "requested_by", "decided_by")  # fmt: skip
     list_filter = ("status", "action")
@@ -160,36 +162,36 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     #: Shown only through the visibility policy (get_readonly_fields).
     masked_json_fields = ("params", "response", "error")
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+    def get_fields(self, request: HttpRequest, obj: ActionRequest | None = None) -> list[Any]:
         return self.get_readonly_fields(request, obj)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+    def get_readonly_fields(self, request: HttpRequest, obj: ActionRequest | None = None) -> list[Any]:
         """Every field read-only; the parameters and the service's answer through the policy."""
-        user = request.user
+        user = staff_request(request).user
 
-        def masked(obj: ActionRequest, value: Any) -> Any:
+        def masked(obj: ActionRequest, value: Any) -> str:
             schema = obj.model_label.partition(".")[0]
             return render_json(
                 policy.mask_details(user, value, schema=schema, model_label=obj.model_label), compact=False
             )
 
-        def shown_params(obj: ActionRequest) -> Any:
+        @admin.display(description="parameters")
+        def shown_params(obj: ActionRequest) -> str:
             return masked(obj, obj.params)
 
-        def shown_response(obj: ActionRequest) -> Any:
+        @admin.display(description="service's answer")
+        def shown_response(obj: ActionRequest) -> str:
             return masked(obj, obj.response)
 
+        @admin.display(description="error")
         def shown_error(obj: ActionRequest) -> str:
             return redacted_error(user, obj) or "\N{EM DASH}"
 
-        shown_params.short_description = "parameters"  # type: ignore[attr-defined]
-        shown_response.short_description = "service's answer"  # type: ignore[attr-defined]
-        shown_error.short_description = "error"  # type: ignore[attr-defined]
         names = [f.name for f in ActionRequest._meta.concrete_fields if f.name not in self.masked_json_fields]
         return [*names, shown_params, shown_response, shown_error]
 
-    def get_queryset(self, request: HttpRequest) -> Any:
-        return policy.scope(super().get_queryset(request), request.user).select_related(
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet[ActionRequest]:
+        return policy.scope(super().get_queryset(request), staff_request(request).user).select_related(
             "requested_by", "decided_by"
         )
 
@@ -202,22 +204,29 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], *args: Any, obj: Any = None, **kwargs: Any
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ActionRequest | None = None,
     ) -> HttpResponse:
+        user = staff_request(request).user
         context["can_decide"] = (
             obj is not None
             and obj.status == ActionRequest.Status.PENDING_APPROVAL
-            and request.user.has_perm(services.APPROVE_PERMISSION)
-            and obj.requested_by_id != request.user.pk
+            and user.has_perm(services.APPROVE_PERMISSION)
+            and obj.requested_by_id != user.pk
         )
         context["can_retry"] = (
             obj is not None
             and obj.status == ActionRequest.Status.FAILED
-            and services.retry_refusal(user=request.user, action_request=obj) is None
+            and services.retry_refusal(user=user, action_request=obj) is None
         )
-        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def get_urls(self) -> list[Any]:
+    def get_urls(self) -> list[URLPattern]:
         return [
             path(
                 "<int:pk>/decide/",
@@ -232,7 +241,7 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def decide_view(self, request: StaffRequest, pk: int) -> HttpResponse:
         if request.method != "POST":
             raise PermissionDenied("Decide with the form's buttons.")
         action_request = get_object_or_404(self.get_queryset(request), pk=pk)
@@ -258,7 +267,7 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             messages.error(request, str(exc))
         return redirect(back)
 
-    def retry_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def retry_view(self, request: StaffRequest, pk: int) -> HttpResponse:
         """Send a failed request again under its idempotency key (services.retry says who may)."""
         if request.method != "POST":
             raise PermissionDenied("Retry with the form's button.")

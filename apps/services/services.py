@@ -20,6 +20,8 @@ from apps.access.permissions import APPROVE_MONEY_ACTIONS as APPROVE_PERMISSION
 from apps.access.policy import actor_brand, may_see_brand
 from apps.auditlog import events
 from apps.auditlog.services import record_event
+from apps.auditlog.subjects import subject_of
+from apps.core.types import StaffUser
 from apps.services.actions import ACTIONS, ServiceAction, get_action
 from apps.services.client import Actor, ServiceClient, ServiceError
 from apps.services.models import ActionRequest
@@ -60,7 +62,7 @@ class ActionOutcome:
         return 503 if self.retryable else 409
 
 
-def _audit(event: str, request: ActionRequest, *, actor: Any, request_id: str, **details: Any) -> None:
+def _audit(event: str, request: ActionRequest, *, actor: StaffUser, request_id: str, **details: Any) -> None:
     record_event(
         event_type=event,
         actor=actor,
@@ -68,6 +70,7 @@ def _audit(event: str, request: ActionRequest, *, actor: Any, request_id: str, *
         entity_id=request.object_pk,
         brand_id=request.brand_id,
         request_id=request_id,
+        subjects=subject_of(request.model_label, request.object_pk),
         details={"action": request.action, "action_request": request.pk, **_people(request), **details},
     )
 
@@ -100,7 +103,7 @@ def approval_reason(
     *,
     action: ServiceAction,
     obj: models.Model,
-    user: Any,
+    user: StaffUser,
     amount_cents: int | None,
     exclude: int | None = None,
 ) -> str | None:
@@ -122,7 +125,7 @@ def approval_reason(
     if amount > limit:
         return f"{_money(amount)} is over the {_money(limit)} limit"
     open_statuses = (ActionRequest.Status.PENDING_APPROVAL, ActionRequest.Status.SENDING)
-    others = ActionRequest.objects.exclude(pk=exclude)
+    others = ActionRequest.objects.all() if exclude is None else ActionRequest.objects.exclude(pk=exclude)
     waiting = others.filter(
         action=action.name, model_label=obj._meta.label, object_pk=str(obj.pk), status__in=open_statuses
     )
@@ -146,13 +149,13 @@ def approval_reason(
     return None
 
 
-def _total(requests: models.QuerySet) -> int:
+def _total(requests: models.QuerySet[ActionRequest]) -> int:
     return requests.aggregate(total=Sum("amount_cents"))["total"] or 0
 
 
 def request_action(
     *,
-    user: Any,
+    user: StaffUser,
     action: ServiceAction,
     obj: models.Model,
     cleaned: dict[str, Any],
@@ -200,14 +203,14 @@ def request_action(
     return _send(action_request, action=action, obj=obj, sender=user, request_id=request_id)
 
 
-def _resubmitted(existing: ActionRequest, *, user: Any, request_id: str) -> ActionOutcome:
+def _resubmitted(existing: ActionRequest, *, user: StaffUser, request_id: str) -> ActionOutcome:
     # The requester's form sent again: a failed request is retried, anything else is shown as it is.
     if existing.status == ActionRequest.Status.FAILED and existing.requested_by_id == user.pk:
         return retry(user=user, action_request=existing, request_id=request_id)
     return ActionOutcome(existing)
 
 
-def retry_refusal(*, user: Any, action_request: ActionRequest) -> str | None:
+def retry_refusal(*, user: StaffUser, action_request: ActionRequest) -> str | None:
     """Why ``user`` may not retry this request (whatever its status), or None when they may."""
     if user.pk == action_request.requested_by_id:
         action = get_action(action_request.action)
@@ -222,7 +225,7 @@ def retry_refusal(*, user: Any, action_request: ActionRequest) -> str | None:
     return None
 
 
-def retry(*, user: Any, action_request: ActionRequest, request_id: str) -> ActionOutcome:
+def retry(*, user: StaffUser, action_request: ActionRequest, request_id: str) -> ActionOutcome:
     """Send a failed request again, with its idempotency key: the service acts once per key.
 
     The requester may retry their own request. An approved request may also be retried by an
@@ -265,10 +268,13 @@ def _target(action_request: ActionRequest) -> models.Model:
     from django.apps import apps
 
     model = apps.get_model(action_request.model_label)
-    return model.objects.get(pk=action_request.object_pk)
+    target: models.Model = model.objects.get(pk=action_request.object_pk)
+    return target
 
 
-def _decide(*, action_request: ActionRequest, approver: Any, status: str, **fields: Any) -> ActionRequest:
+def _decide(
+    *, action_request: ActionRequest, approver: StaffUser, status: str, **fields: Any
+) -> ActionRequest:
     """Move a pending request to ``status`` under a row lock, so of two deciders only one wins."""
     with transaction.atomic():
         locked = ActionRequest.objects.select_for_update().get(pk=action_request.pk)
@@ -282,7 +288,7 @@ def _decide(*, action_request: ActionRequest, approver: Any, status: str, **fiel
     return locked
 
 
-def approve(*, approver: Any, action_request: ActionRequest, request_id: str) -> ActionOutcome:
+def approve(*, approver: StaffUser, action_request: ActionRequest, request_id: str) -> ActionOutcome:
     """A second person approves a pending money action; it is sent now by the approver, naming both."""
     if not approver.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("Your role may not approve refunds or ledger adjustments.")
@@ -297,7 +303,9 @@ def approve(*, approver: Any, action_request: ActionRequest, request_id: str) ->
     )
 
 
-def reject(*, approver: Any, action_request: ActionRequest, request_id: str, note: str = "") -> ActionOutcome:
+def reject(
+    *, approver: StaffUser, action_request: ActionRequest, request_id: str, note: str = ""
+) -> ActionOutcome:
     if not approver.has_perm(APPROVE_PERMISSION):
         raise PermissionDenied("Your role may not decide on refunds or ledger adjustments.")
     locked = _decide(
@@ -312,7 +320,7 @@ def _send(
     *,
     action: ServiceAction,
     obj: models.Model,
-    sender: Any,
+    sender: StaffUser,
     request_id: str,
     retried: bool = False,
 ) -> ActionOutcome:

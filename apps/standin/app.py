@@ -36,7 +36,8 @@ from decimal import Decimal
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
-from psycopg.rows import dict_row
+import psycopg
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
@@ -145,7 +146,7 @@ class StandinApp:
         self._url_for_role = database_url_for_role
         self._tokens = dict(tokens)
         self._pool_max_size = pool_max_size
-        self._pools: dict[str, ConnectionPool] = {}
+        self._pools: dict[str, ConnectionPool[psycopg.Connection[DictRow]]] = {}
         self._pools_lock = threading.Lock()
         self._faults: list[Fault] = []
         self._faults_lock = threading.Lock()
@@ -196,7 +197,7 @@ class StandinApp:
             return self._control_faults(request)
         return self._action(request, endpoint, args)
 
-    def _action(self, request: Request, action: _Action, args: dict[str, str]) -> Response:
+    def _action(self, request: Request, action: _Action, args: Mapping[str, Any]) -> Response:
         service = action.service
         request_id = request.headers.get("X-Request-Id") or f"req_{uuid.uuid4().hex[:24]}"
         echo = {"X-Request-Id": request_id}
@@ -282,7 +283,7 @@ class StandinApp:
         return Response(data, status=status, mimetype="application/json", headers=echo)
 
     def _run(
-        self, action: _Action, args: dict[str, str], actor: Actor, request_id: str, body: dict[str, Any]
+        self, action: _Action, args: Mapping[str, Any], actor: Actor, request_id: str, body: dict[str, Any]
     ) -> handlers.Result:
         try:
             with self._pool(action.service).connection() as conn, conn.transaction():
@@ -311,7 +312,7 @@ class StandinApp:
         with slot.lock:
             yield slot
 
-    def _pool(self, service: str) -> ConnectionPool:
+    def _pool(self, service: str) -> ConnectionPool[psycopg.Connection[DictRow]]:
         with self._pools_lock:
             pool = self._pools.get(service)
             if pool is None:

@@ -117,7 +117,13 @@ class Call:
         query = sql.SQL("UPDATE {} SET {} WHERE id = %s RETURNING *").format(
             self.table(table), sql.SQL(assignments)
         )
-        return self.conn.execute(query, [*params, record_id]).fetchone()
+        return self.one(query, [*params, record_id])
+
+    def one(self, query: LiteralString | sql.Composed, params: list[Any]) -> dict[str, Any]:
+        """Run a statement that always returns one row (an aggregate, RETURNING a row it wrote)."""
+        row = self.conn.execute(query, params).fetchone()
+        assert row is not None, "the statement returned no row"
+        return row
 
     def audit(
         self, event_type: str, entity_type: str, entity_id: Any, brand_id: str, details: dict[str, Any]
@@ -168,7 +174,7 @@ def _cents(body: dict[str, Any], *, positive: bool) -> int:
     value = body.get("amount_cents")
     # bool is an int in Python, never an amount.
     valid = isinstance(value, int) and not isinstance(value, bool) and 0 < abs(value) <= MAX_CENTS
-    if not valid or (positive and value < 0):
+    if not valid or not isinstance(value, int) or (positive and value < 0):
         kind = "a positive" if positive else "a non-zero"
         raise ApiError(400, "invalid_amount", f"amount_cents must be {kind} whole number of cents.")
     return value
@@ -234,11 +240,11 @@ def refund_charge(call: Call, charge_id: str) -> Result:
         raise ApiError(
             409, "charge_not_refundable", f"This charge is {charge['status']} and cannot be refunded."
         )
-    refunded = call.conn.execute(
+    refunded = call.one(
         "SELECT coalesce(sum(amount_cents), 0)::bigint AS total FROM payments.refunds"
         " WHERE charge_id = %s AND status = 'succeeded'",
         [charge["id"]],
-    ).fetchone()["total"]
+    )["total"]
     remaining = charge["amount_cents"] - refunded
     if amount > remaining:
         raise ApiError(
@@ -247,7 +253,7 @@ def refund_charge(call: Call, charge_id: str) -> Result:
             f"A refund of {_money(amount, charge['currency'])} is more than the "
             f"{_money(remaining, charge['currency'])} left to refund on this charge.",
         )
-    refund = call.conn.execute(
+    refund = call.one(
         "INSERT INTO payments.refunds (id, brand_id, charge_id, amount_cents, reason, status, requested_by,"
         " created_at) VALUES (%s, %s, %s, %s, %s, 'succeeded', %s, now()) RETURNING *",
         [
@@ -258,7 +264,7 @@ def refund_charge(call: Call, charge_id: str) -> Result:
             reason,
             call.actor.requested_by or call.actor.id,
         ],
-    ).fetchone()
+    )
     status = "refunded" if amount == remaining else "partially_refunded"
     call.update("charges", charge["id"], "status = %s", [status])
     call.audit(
@@ -520,7 +526,7 @@ def post_adjustment(call: Call) -> Result:
     if reference_id is not None and (not isinstance(reference_id, str) or not 1 <= len(reference_id) <= 200):
         raise ApiError(400, "invalid_reference", "reference_id must be 1 to 200 characters.")
     account = call.load("accounts", account_id, "ledger account")
-    transaction = call.conn.execute(
+    transaction = call.one(
         "INSERT INTO accounting.transactions (id, brand_id, account_id, amount_cents, entry_type,"
         " reference_type, reference_id, occurred_at, request_id)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, now(), %s) RETURNING *",
@@ -534,15 +540,15 @@ def post_adjustment(call: Call) -> Result:
             reference_id,
             call.request_id,
         ],
-    ).fetchone()
-    balance = call.conn.execute(
+    )
+    balance = call.one(
         "INSERT INTO accounting.balances AS b (account_id, brand_id, balance_cents, as_of)"
         " VALUES (%s, %s, %s, now())"
         " ON CONFLICT (account_id) DO UPDATE"
         " SET balance_cents = b.balance_cents + EXCLUDED.balance_cents, as_of = EXCLUDED.as_of"
         " RETURNING *",
         [account["id"], account["brand_id"], amount],
-    ).fetchone()
+    )
     call.audit(
         "ledger.adjustment_posted",
         "transaction",

@@ -11,6 +11,7 @@ from psycopg.conninfo import make_conninfo
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from apps.standin.app import StandinApp
+from backoffice import embedded
 from backoffice.databases import parse_url
 
 
@@ -19,8 +20,9 @@ def role_urls(admin_url: str, *, database: str | None = None) -> Callable[[str],
 
     The role logs in without a password, which works on servers that trust local connections
     (the embedded one). Against a server that wants passwords, pass your own callable instead.
+    An ``embedded://`` URL starts the embedded server if it is not running yet.
     """
-    config = parse_url(admin_url)
+    config = parse_url(embedded.resolve(admin_url))
 
     def url_for(role: str) -> str:
         return make_conninfo(

@@ -119,6 +119,7 @@ def _check_baseline(flags: _Flags, touched: set[tuple[str, dt.date]]) -> None:
         if count > settings.ANOMALY_BASELINE_FACTOR * mean:
             first = today.order_by("occurred_at").values_list("occurred_at", flat=True).first()
             last = today.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+            assert first is not None and last is not None
             flags.raise_flag(
                 kind=AccessFlag.Kind.ABOVE_BASELINE,
                 key=f"{actor_id}:{day.isoformat()}",

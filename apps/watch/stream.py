@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from apps.auditlog.models import AuditEvent
@@ -125,7 +125,7 @@ def _pending(
 ) -> tuple[list[dict[str, Any]], Callable[[], None]]:
     """The next batch after the watermark, and how to advance the watermark past it."""
     if mark.source == AUDIT:
-        queryset = AuditEvent.objects.filter(occurred_at__lte=horizon)
+        queryset: models.QuerySet[AuditEvent] = AuditEvent.objects.filter(occurred_at__lte=horizon)
         if mark.position_at is not None:
             queryset = queryset.extra(
                 where=["(occurred_at, id) > (%s, %s)"], params=[mark.position_at, mark.position_id]

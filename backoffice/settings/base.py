@@ -1,23 +1,37 @@
 """Settings shared by every environment. Everything configurable is read here, once.
 
+Importing the settings has no side effects: it reads the environment (and .env) without writing
+it, and starts nothing (the embedded PostgreSQL starts with the first connection to it).
+
 Sections: paths and environment, core, apps, middleware and templates, databases, auth,
 internationalisation, static files, logging, the back-office's own options.
 """
 
+import os
 from pathlib import Path
+from typing import Any
 
 import environ
 
 from backoffice import databases as db
-from backoffice.platform_schemas import SCHEMAS
+from backoffice import embedded
+from backoffice.platform_schemas import READONLY_ROLE, SCHEMAS
+
 
 # --- paths and environment -------------------------------------------------------------------
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var")))
+class _Environment(environ.Env):
+    """The process environment and .env as the settings read them: .env is read into this copy
+    (never overriding the environment), so reading it never writes os.environ."""
 
-env = environ.Env()
+    ENVIRON = dict(os.environ)
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env = _Environment()
 if (BASE_DIR / ".env").exists():
     env.read_env(str(BASE_DIR / ".env"))
+# The embedded PostgreSQL (var/pgdata), collected static files and the demo's accounts live here.
+VAR_DIR = Path(env.str("BACKOFFICE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- core ------------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -54,14 +68,16 @@ LOCAL_APPS = [
     "apps.explorer",
     "apps.services",
     "apps.customers",
-    "apps.refcluster",
-    "apps.standin",
     "apps.conformance",
+    "apps.trail",
     "apps.watch",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
 PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS + PLATFORM_APPS
+# Tools for the demo and the tests, never deployed: the reference cluster (cluster_migrate,
+# cluster_seed) and the service stand-in (standin). Only the local and test settings install them.
+DEMO_APPS = ["apps.refcluster", "apps.standin"]
 
 # --- middleware and templates ----------------------------------------------------------------
 MIDDLEWARE = [
@@ -97,34 +113,30 @@ TEMPLATES = [
 ]
 
 # --- databases -------------------------------------------------------------------------------
-# With neither URL set, both live in the embedded PostgreSQL under var/ (backoffice.embedded);
-# production switches that fallback off, so a missing URL stops it instead.
-_embedded = None
-if not env.str("DATABASE_URL", default="") or not env.str("PLATFORM_DATABASE_URL", default=""):
-    if not env.bool("BACKOFFICE_EMBEDDED_DATABASE", default=True):
-        raise environ.ImproperlyConfigured("Set DATABASE_URL and PLATFORM_DATABASE_URL.")
-    from backoffice.embedded import ensure_server
-
-    _embedded = ensure_server(VAR_DIR)
-
+# A URL left unset falls back on the embedded PostgreSQL under var/ (an embedded:// URL, see
+# backoffice.embedded), which the first connection starts; nothing starts here. Production
+# settings refuse that fallback.
 DATABASES = {
-    "default": db.parse_url(env.str("DATABASE_URL", default=_embedded.own_url if _embedded else "")),
+    "default": db.parse_url(env.str("DATABASE_URL", default=embedded.OWN_URL)),
     **db.platform_databases(
         env,
-        default_url=_embedded.readonly_url("backoffice_ro") if _embedded else None,
+        default_url=embedded.readonly_url(READONLY_ROLE),
         # The embedded cluster has a least-privilege role per schema; use it by default.
-        default_schema_url=(
-            {s.name: _embedded.readonly_url(s.readonly_role) for s in SCHEMAS} if _embedded else None
-        ),
+        default_schema_url={s.name: embedded.readonly_url(s.readonly_role) for s in SCHEMAS},
     ),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ["apps.core.routers.PlatformRouter"]
 
-# Superuser URL of the *reference* cluster, for building and seeding it (demo, tests). A
-# deployment against the real platform never sets it: the back-office does not need it.
-REFCLUSTER_ADMIN_URL = env.str("REFCLUSTER_ADMIN_URL", default=_embedded.admin_url if _embedded else "")
+# Superuser URL of the *reference* cluster, for building and seeding it (demo, tests): the
+# embedded server's when the platform is the embedded cluster. Open it through
+# backoffice.embedded.resolve (apps.refcluster.services does). A deployment against the real
+# platform never sets it: the back-office does not need it.
+REFCLUSTER_ADMIN_URL = env.str(
+    "REFCLUSTER_ADMIN_URL",
+    default=embedded.ADMIN_URL if db.is_embedded(DATABASES[db.CATALOG_ALIAS]) else "",
+)
 
 # --- auth ------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -209,6 +221,18 @@ SERVICE_TOKENS = {
 FOUR_EYES_REFUND_CENTS = env.int("FOUR_EYES_REFUND_CENTS", default=10_000)
 FOUR_EYES_DAILY_REFUND_CENTS = env.int("FOUR_EYES_DAILY_REFUND_CENTS", default=50_000)
 
+# Tamper evidence (apps.trail). The chain head of the back-office audit log is anchored, signed
+# with HMAC-SHA256 under AUDIT_ANCHOR_KEY, into AUDIT_ANCHOR_DIR (files created once, never
+# overwritten). Production requires the key (backoffice.settings.production); keep it outside
+# the database and away from whoever administers it.
+AUDIT_ANCHOR_KEY = env.str("AUDIT_ANCHOR_KEY", default="")
+AUDIT_ANCHOR_DIR = Path(env.str("AUDIT_ANCHOR_DIR", default=str(VAR_DIR / "anchors")))
+# Checkpoints of every service's audit_log: windows of this many minutes (aligned on UTC
+# midnight), taken once a window closed and AUDIT_CHECKPOINT_DELAY_MINUTES passed for late rows.
+AUDIT_CHECKPOINT_WINDOW_MINUTES = env.int("AUDIT_CHECKPOINT_WINDOW_MINUTES", default=24 * 60)
+AUDIT_CHECKPOINT_DELAY_MINUTES = env.int("AUDIT_CHECKPOINT_DELAY_MINUTES", default=60)
+# Statement timeout of a checkpoint or verification query (one batch of windows of one schema).
+AUDIT_CHECKPOINT_TIMEOUT_MS = env.int("AUDIT_CHECKPOINT_TIMEOUT_MS", default=120_000)
 # --- watch: alerts and access anomalies (apps/watch) -------------------------------------------
 # Rules read events up to now minus ALERTS_SETTLE_SECONDS, so an event committed a moment after
 # its occurred_at is not stepped over by the watermark.
@@ -251,7 +275,7 @@ AUDIT_STREAM_INTERVAL_SECONDS = env.int("AUDIT_STREAM_INTERVAL_SECONDS", default
 # --- logging ---------------------------------------------------------------------------------
 # LOG_FORMAT=json (production's default) writes one JSON object per line, with the request id.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "apps.core.logging.RequestIdFilter"}},

@@ -23,6 +23,7 @@ CHARGES = "/admin/payments/charge/"
         (CHARGES, {"created_at__year": "99999"}, "takes a year from 1 to 9999"),
         (CHARGES, {"created_at__month": "13"}, "takes a month from 1 to 12"),
         (CHARGES, {"processor_ref__regex": "("}, "pattern filters are not offered here"),
+        (CHARGES, {"processor_ref__range": "abc"}, "range filters are not offered here"),
         (CHARGES, {"no_such_field": "1"}, "Cannot resolve keyword"),
         (CHARGES, {"status__nosuchlookup": "1"}, "Unsupported lookup"),
         (CHARGES, {"q": "a\x00b"}, "q contains a NUL character"),
@@ -34,10 +35,13 @@ CHARGES = "/admin/payments/charge/"
         (CHARGES, {"o": "99"}, "o orders the list by column numbers"),
         (CHARGES, {"o": "abc"}, "o orders the list by column numbers"),
         (CHARGES, {"p": "abc"}, "p is a page number"),
+        (CHARGES, {"p": "\u00b2"}, "p is a page number"),
+        (CHARGES, {"o": "\u00b2"}, "o orders the list by column numbers"),
         (CHARGES, {"p": "9999"}, "This list has no such page"),
         # PHI is never a key, not even for a superuser (a reveal covers one record, not a list).
         ("/admin/clinical/biomarker/", {"value": "12.5"}, "This list cannot be filtered by 'value'"),
         ("/admin/axes/accessattempt/", {"ip_address": "garbage"}, "ip_address must be an IP address"),
+        ("/admin/community/like/", {"pk__contains": "x"}, "a key of several columns is compared whole"),
         (
             "/admin/identity/oauthclient/",
             {"scopes": "read"},
@@ -79,3 +83,19 @@ def test_good_filters_still_filter(admin_client, cluster_admin):
     response = admin_client.get(CHARGES, {"status__exact": "failed", "created_at__year": "2026", "o": "-1"})
     assert response.status_code == 200
     assert f"{min(failed, 1000):,}" in response.content.decode()
+
+
+def test_a_list_someone_may_not_see_is_a_403_whatever_its_parameters(make_staff):
+    response = make_staff("support").get("/admin/clinical/biomarker/", {"no_such_field": "1"})
+    assert response.status_code == 403
+    assert "Cannot resolve keyword" not in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["1e999999", "1e-99999"])
+def test_a_number_past_postgresqls_numeric_range_is_refused_before_the_query(value):
+    from apps.analytics.models import Outcome
+    from apps.core.params import InvalidParameter, check_lookup
+
+    with pytest.raises(InvalidParameter, match="is too large or too small a number"):
+        check_lookup(Outcome, "value__gt", [value])
+    check_lookup(Outcome, "value__gt", ["12.5"])  # an ordinary number passes

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.urls import NoReverseMatch, reverse
@@ -10,6 +10,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.display import MASK
 from apps.explorer import links
+
+if TYPE_CHECKING:
+    from apps.explorer.selectors import AuditRow
 
 register = template.Library()
 
@@ -34,7 +37,7 @@ def drilldown_url(name: str, *args: str, **filters: str) -> str:
 
 
 @register.simple_tag
-def entity_cell(row: Any) -> SafeString:
+def entity_cell(row: AuditRow) -> SafeString:
     """The entity, linked to its record page and to its timeline."""
     if not row.entity_id:
         return format_html("{}", row.entity_type or "\N{EM DASH}")
@@ -62,7 +65,7 @@ def entity_cell(row: Any) -> SafeString:
 
 
 @register.simple_tag
-def actor_cell(row: Any) -> SafeString:
+def actor_cell(row: AuditRow) -> SafeString:
     if not row.actor_id:  # the standard says NOT NULL, not non-empty
         return format_html("{} \N{EM DASH}", row.actor_type)
     actor = drilldown_url("actor", row.actor_id, actor_id=row.actor_id)
@@ -78,7 +81,7 @@ def actor_cell(row: Any) -> SafeString:
 
 
 @register.simple_tag
-def request_cell(row: Any) -> SafeString:
+def request_cell(row: AuditRow) -> SafeString:
     if not row.request_id:
         return mark_safe("\N{EM DASH}")
     return format_html(

@@ -33,7 +33,7 @@ class Command(BaseCommand):
         if owner is None:
             raise CommandError(f"No staff member {user!r} (make demo creates 'compliance').")
         start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC)
-        cases = (
+        cases: tuple[tuple[str, AuditQuery, dict[str, Any]], ...] = (
             ("threshold, every event, by actor", AuditQuery(), {"kind": "threshold", "threshold": 10**9}),
             (f"any {any_event_type}", AuditQuery(event_type=any_event_type), {}),
         )

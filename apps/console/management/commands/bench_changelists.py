@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.contrib import admin
@@ -175,7 +175,7 @@ class Command(BaseCommand):
         per_page = PlatformModelAdmin.list_per_page
         for label in TABLES:
             model = apps.get_model(label)
-            ours_admin = admin.site.get_model_admin(model)
+            ours_admin = cast(PlatformModelAdmin, admin.site.get_model_admin(model))  # TABLES are ours
             date = ours_admin.get_date_drilldown_field(_viewer)
             if date and model._meta.get_field(date).null:
                 date = None  # keyset paging needs a NOT NULL column; such lists page by primary key

@@ -1,3 +1,4 @@
+import io
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from django.db import connections
 
 from apps.console import demo
 from apps.standin.server import role_urls, start_standin
-from backoffice.databases import CATALOG_ALIAS
+from backoffice.databases import CATALOG_ALIAS, url_of
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -19,10 +20,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _url(alias: str) -> str:
-    config = connections[alias].settings_dict
-    host = config["HOST"]
-    location = f"@/{config['NAME']}?host={host}" if host.startswith("/") else f"@{host}/{config['NAME']}"
-    return f"postgresql://{config['USER']}{location}"
+    return url_of(connections[alias].settings_dict)
 
 
 class Command(BaseCommand):
@@ -41,6 +39,9 @@ class Command(BaseCommand):
         self.stdout.write("Reference cluster: migrating and seeding (once)...")
         call_command("cluster_seed", scale="demo", stdout=self.stdout, stderr=self.stderr)
         call_command("migrate", interactive=False, verbosity=0)
+        # The audit trail's first checkpoints and anchor, so its page has something to verify.
+        self.stdout.write("Audit trail: checkpoints of every service's audit_log and an anchor...")
+        call_command("checkpoint_audit", stdout=io.StringIO())
 
         staff = demo.create_demo_staff()
         base_url = f"http://{addr}"

@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 from django.contrib import admin
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.test import Client, override_settings
 from django.urls import include, path, reverse
@@ -22,14 +22,14 @@ from django.urls import include, path, reverse
 from apps.commerce.models import AuditLog as CommerceAuditLog
 from apps.core.benchmarking import median_ms
 from apps.explorer import selectors
-from apps.explorer.cursor import encode
+from apps.explorer.cursor import Position, encode
 from apps.explorer.query import AuditQuery
 from backoffice.databases import alias_for_schema
 
 stock_site = admin.AdminSite(name="stock")
 
 
-class StockAuditAdmin(admin.ModelAdmin):
+class StockAuditAdmin(admin.ModelAdmin[CommerceAuditLog]):
     """What `admin.site.register(AuditLog)` with the obvious options gives: counts, offsets, DISTINCT."""
 
     list_display = (
@@ -82,12 +82,15 @@ class Command(BaseCommand):
         self.stdout.write(f"actor_id={actor_id} request_id={request_id}")
 
         # The position after (deep_page - 1) pages, found by walking big pages through the selector.
-        position, walked = None, 0
+        position: Position | None = None
+        walked = 0
         target = (deep_page - 1) * selectors.PAGE_SIZE
         while walked < target:
             step = min(5000, target - walked)
             page = selectors.audit_page(query=AuditQuery(), user=user, after=position, limit=step)
             position, walked = page.rows[-1].position, walked + len(page.rows)
+        if position is None:
+            raise CommandError("--deep-page must be 2 or more: the deep page is one past the first.")
         deep_cursor = encode(position)
 
         def get(url: str, params: dict[str, Any] | None = None) -> Callable[[], Any]:
@@ -157,7 +160,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         response = client.get(reverse("explorer:export_csv"))
         lines = 0
-        for chunk in response.streaming_content:
+        for chunk in response:  # a streaming response iterates over its streaming_content
             lines += chunk.count(b"\n")
         elapsed = time.perf_counter() - started
         done.set()
