@@ -16,7 +16,7 @@ from apps.access.roles import ROLE_NAMES
 from apps.auditlog import events
 from apps.auditlog.models import AuditEvent
 from apps.core.entities import BACKOFFICE
-from apps.watch.models import AccessFlag, Alert, SavedSearch
+from apps.watch.models import AccessFlag, Alert, ReviewCycle, ReviewItem, SavedSearch
 
 INBOX_ROWS = 100
 
@@ -68,6 +68,10 @@ class WatchSummary:
     exports_today: str = "0"
     reveals_url: str = ""
     exports_url: str = ""
+    review: Any = None  # the latest access review cycle (superusers)
+    review_decided: int = 0
+    review_total: int = 0
+    review_url: str = ""
 
 
 TODAY_CAP = 1000
@@ -94,4 +98,11 @@ def summary(*, user: Any, flags: int = 5) -> WatchSummary:
         common = {"service": BACKOFFICE, "since": start.date().isoformat()}
         board.reveals_url = explorer + "?" + urlencode({**common, "event_type": events.PHI_REVEALED})
         board.exports_url = explorer + "?" + urlencode({**common, "event_type": "export."})
+    if user.is_superuser:
+        board.review = ReviewCycle.objects.first()
+        if board.review is not None:
+            items = board.review.items.all()
+            board.review_total = items.count()
+            board.review_decided = items.exclude(decision=ReviewItem.Decision.PENDING).count()
+            board.review_url = reverse("watch:review", args=[board.review.pk])
     return board

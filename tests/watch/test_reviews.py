@@ -56,3 +56,14 @@ def test_a_reviewer_cannot_decide_on_their_own_grants_and_only_superusers_review
     admin.user.refresh_from_db()
     assert admin.user.is_superuser
     assert make_staff("compliance").get(reverse("watch:reviews")).status_code == 403
+
+
+def test_dashboard_shows_the_review_cycles_progress(make_staff):
+    admin = make_staff("superuser")
+    make_staff("support")
+    admin.post(reverse("watch:reviews"), {"name": "Q4 review"})
+    item = ReviewItem.objects.exclude(staff=admin.user).first()
+    admin.post(reverse("watch:review", args=[item.cycle_id]), {"item": item.pk, "decision": "confirm"})
+    total = ReviewItem.objects.filter(cycle_id=item.cycle_id).count()
+    html = admin.get(reverse("admin:index")).content.decode()
+    assert f"Q4 review</a>: 1 of {total} grants decided" in html
