@@ -25,6 +25,8 @@ gives the one-line reason for a choice that is not obvious.
 
 from __future__ import annotations
 
+from functools import cache
+
 PHI = "phi"
 CONTACT = "contact"
 PLAIN = "plain"
@@ -375,6 +377,7 @@ def declared(schema: str, table: str, column: str) -> tuple[str, str] | None:
     return entry if isinstance(entry, tuple) else (entry, "")
 
 
+@cache  # the declaration is fixed at import: computed once, asked on every masked value
 def schemas_with_phi() -> frozenset[str]:
     """Schemas where at least one column is PHI: unclassified columns there are PHI too."""
     return frozenset(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -256,9 +257,10 @@ def revealed_records(user: StaffUser) -> frozenset[tuple[str, str]]:
 
 
 # --- JSON details -------------------------------------------------------------------------
+@lru_cache(maxsize=1024)  # bounded: labels come from platform rows, whatever they hold
 def _model_columns(model_label: str | None) -> dict[str, str]:
     """column -> category for a model, so a before/after key that names a field is classified
-    like that field."""
+    like that field. Cached: callers must not change the dict."""
     if not model_label:
         return {}
     try:

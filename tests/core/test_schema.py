@@ -57,6 +57,13 @@ def drifted_cluster(cluster_admin):
     cluster_admin.execute("CREATE TABLE jobs.job_locks (id UUID PRIMARY KEY, brand_id TEXT NOT NULL)")
     drift.forget_missing_columns()
     yield
+    # The test's own transaction still holds a read lock on the table (pytest-django rolls it back
+    # after this teardown): end that session, as the roles' idle timeout would, rather than wait.
+    cluster_admin.execute(
+        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'jobs' AND c.relname = 'job_runs' AND l.pid <> pg_backend_pid()"
+    )
     cluster_admin.execute("DROP TABLE jobs.job_locks")
     cluster_admin.execute("ALTER TABLE jobs.job_runs DROP COLUMN priority")
     cluster_admin.execute("ALTER TABLE jobs.job_runs ADD COLUMN finished_at TIMESTAMPTZ")  # last again
