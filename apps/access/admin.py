@@ -73,18 +73,19 @@ class VisibilityAdminMixin(_AdminBase):
         """An audit log's JSON details, each key masked or shown as the policy says for this
         person, in clear where they revealed the row or the record it is about."""
         user = staff_request(request).user
-        label = self.model._meta.label
         schema, _ = split_db_table(self.model._meta.db_table)
         revealed_records = policy.revealed_records(user)
 
         @admin.display(description=field.verbose_name)
         def show(obj: models.Model) -> str:
-            about = policy.audit_row_model(schema, getattr(obj, "entity_type", None))
-            revealed = (label, str(obj.pk)) in revealed_records or (
-                about is not None and (about, str(getattr(obj, "entity_id", ""))) in revealed_records
-            )
-            details = policy.mask_details(
-                user, getattr(obj, field.attname), schema=schema, model_label=about, revealed=revealed
+            details, _ = policy.mask_audit_details(
+                user,
+                getattr(obj, field.attname),
+                source=schema,
+                row_id=obj.pk,
+                entity_type=getattr(obj, "entity_type", None),
+                entity_id=getattr(obj, "entity_id", ""),
+                revealed_records=revealed_records,
             )
             return render_json(details, compact=compact)
 

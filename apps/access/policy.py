@@ -330,6 +330,26 @@ def details_need_masking(user: StaffUser, schema: str) -> bool:
     return schema == BACKOFFICE or not (can_view_contact(user) and unclassified_category(schema) == CONTACT)
 
 
+def mask_audit_details(
+    user: Any,
+    details: Any,
+    *,
+    source: str,
+    row_id: object,
+    entity_type: str | None,
+    entity_id: object,
+    revealed_records: frozenset[tuple[str, str]],
+) -> tuple[Any, bool]:
+    """One audit row's details as ``user`` may see them, and whether a reveal showed them: in
+    clear where the user revealed the row itself or the record it is about
+    (``revealed_records`` from ``revealed_records(user)``, looked up once per page)."""
+    about = audit_row_model(source, entity_type)
+    revealed = (f"{source}.AuditLog", str(row_id)) in revealed_records or (
+        about is not None and (about, str(entity_id)) in revealed_records
+    )
+    return mask_details(user, details, schema=source, model_label=about, revealed=revealed), revealed
+
+
 def audit_row_model(source: str, entity_type: str | None) -> str | None:
     """The model an audit row is about, for reveals and before/after classification."""
     return entity_model_label(source, entity_type) if entity_type else None

@@ -75,16 +75,6 @@ class _Masker:
         self.user = user
         self.revealed = policy.revealed_records(user)
 
-    def is_revealed(
-        self, source: str, row_id: uuid.UUID | str, entity_type: str | None, entity_id: str | None
-    ) -> bool:
-        if not self.revealed:
-            return False
-        about = policy.audit_row_model(source, entity_type)
-        if about is not None and (about, str(entity_id)) in self.revealed:
-            return True
-        return (f"{source}.AuditLog", str(row_id)) in self.revealed
-
     def details(
         self,
         source: str,
@@ -93,15 +83,15 @@ class _Masker:
         entity_id: str | None,
         details: Any,
     ) -> tuple[Any, bool]:
-        revealed = self.is_revealed(source, row_id, entity_type, entity_id)
-        shown = policy.mask_details(
+        return policy.mask_audit_details(
             self.user,
             details,
-            schema=source,
-            model_label=policy.audit_row_model(source, entity_type),
-            revealed=revealed,
+            source=source,
+            row_id=row_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            revealed_records=self.revealed,
         )
-        return shown, revealed
 
     def apply(self, row: AuditRow) -> AuditRow:
         shown, revealed = self.details(row.source, row.id, row.entity_type, row.entity_id, row.details)
