@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python manage.py bench_audit
 	$(BIN)/python manage.py bench_trail
 	$(BIN)/python manage.py bench_alerts
+	$(BIN)/python manage.py bench_stream
 
 load: install
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-bench.txt
