@@ -20,9 +20,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from apps.core import formatting
+from apps.core.formatting import EMPTY, id_html, kind_of
 from apps.core.models import ServiceRef
 
-EMPTY = "\u2014"  # an em dash, as the admin shows empty values
 # What a masked value looks like, whatever it holds (empty or not): the one glyph for every page.
 MASK = "\N{BLACK CIRCLE}" * 6
 
@@ -37,10 +38,12 @@ def admin_url(model_label: str, pk: Any) -> str | None:
 
 
 def link(model_label: str, pk: Any, text: Any = None) -> str:
+    """A link to a record's page; its text is the id as people read it (a long id shortened,
+    whole on hover and copyable: apps.core.formatting) unless ``text`` is given."""
     if pk in (None, ""):
         return EMPTY
     url = admin_url(model_label, pk)
-    shown = pk if text is None else text
+    shown = id_html(pk) if text is None else text
     return format_html('<a href="{}">{}</a>', url, shown) if url else format_html("{}", shown)
 
 
@@ -83,6 +86,11 @@ def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Mod
             value = getattr(obj, field.attname)
             return ", ".join(map(str, value)) if value else EMPTY
 
+    elif kind_of(field) is not None:
+
+        def show(obj: models.Model) -> Any:
+            return formatting.format_field(obj, field)
+
     else:
         raise TypeError(f"{field} needs no display callable; use its name")
 
@@ -92,7 +100,11 @@ def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Mod
 
 
 def needs_display(field: models.Field) -> bool:
-    return isinstance(field, ServiceRef | models.ForeignKey | models.JSONField | ArrayField)
+    """Whether a field is shown through a callable: links, JSON, arrays, and every kind the
+    formatting layer reads for people (money, ids, timestamps, booleans, statuses, counts)."""
+    return isinstance(field, ServiceRef | models.ForeignKey | models.JSONField | ArrayField) or (
+        kind_of(field) is not None
+    )
 
 
 @cache
