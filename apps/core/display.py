@@ -94,9 +94,18 @@ def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Mod
     else:
         raise TypeError(f"{field} needs no display callable; use its name")
 
-    show = admin.display(description=field.verbose_name, ordering=field.attname)(show)
+    show = admin.display(description=column_title(field), ordering=field.attname)(show)
     show.__name__ = field.attname
     return show
+
+
+def column_title(field: models.Field) -> str:
+    """A column's heading: an amount is "amount", not "amount cents" (it reads in its currency)."""
+    name = str(field.verbose_name)
+    if kind_of(field) == formatting.MONEY:
+        for suffix in formatting.MONEY_SUFFIXES:
+            name = name.removesuffix(suffix.replace("_", " "))
+    return name
 
 
 def needs_display(field: models.Field) -> bool:

@@ -28,9 +28,12 @@ def frame_context(request: HttpRequest) -> dict[str, Any]:
     if not hasattr(request, "user"):
         return minimal
     try:
-        return {**admin.site.each_context(request), "is_popup": False}
+        context = {**admin.site.each_context(request), "is_popup": False}
     except DatabaseError:
         return minimal
+    if not context.get("has_permission"):
+        context["is_nav_sidebar_enabled"] = False  # a visitor has no records to list
+    return context
 
 
 def next_steps(request: HttpRequest, *, signed_in: bool) -> list[tuple[str, str]]:

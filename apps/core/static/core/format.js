@@ -30,25 +30,30 @@
     button.className = "copy-id";
     button.setAttribute("aria-label", "Copy " + whole);
     button.title = "Copy the whole id";
-    button.textContent = "\u29c9"; // two joined squares
+    button.innerHTML = '<span class="copy-icon" aria-hidden="true"></span>';
     button.addEventListener("click", function (event) {
       event.preventDefault();
       copyText(whole).then(
         function () {
-          button.textContent = "\u2713";
+          button.classList.add("copied");
           button.setAttribute("aria-label", "Copied " + whole);
         },
         function () {
-          button.textContent = "!";
+          button.classList.add("failed");
           button.setAttribute("aria-label", "Could not copy; the id is " + whole);
         }
       );
       window.setTimeout(function () {
-        button.textContent = "\u29c9";
+        button.classList.remove("copied", "failed");
         button.setAttribute("aria-label", "Copy " + whole);
       }, 2000);
     });
-    (element.closest("a") || element).after(button);
+    // The id (or its link) and its button stay on one line.
+    const target = element.closest("a") || element;
+    const pair = document.createElement("span");
+    pair.className = "id-with-copy";
+    target.replaceWith(pair);
+    pair.append(target, button);
   }
 
   document.querySelectorAll("[data-copy]").forEach(addButton);
