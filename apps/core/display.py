@@ -99,6 +99,19 @@ def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Mod
     return show
 
 
+@cache
+def kind_display(field: models.Field, kind: str) -> Callable[[models.Model], Any]:
+    """A column shown as ``kind`` (apps.core.formatting) where the field's type does not say it:
+    a text column that holds ids, say. Sorted by the raw value."""
+
+    @admin.display(description=column_title(field), ordering=field.attname)
+    def show(obj: models.Model) -> Any:
+        return formatting.format_value(value=getattr(obj, field.attname), kind=kind, row=obj, field=field)
+
+    show.__name__ = field.attname
+    return show
+
+
 def column_title(field: models.Field) -> str:
     """A column's heading: an amount is "amount", not "amount cents" (it reads in its currency)."""
     name = str(field.verbose_name)

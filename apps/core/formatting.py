@@ -93,6 +93,7 @@ STATUS_TONES = {
             "processing",
             "open",
             "awaiting_approval",
+            "pending_approval",
             "sending",
             "retrying",
             "medium",

@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 
 from apps.access import preferences
 from apps.core import formatting
+from apps.refcluster import generator
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 MARKER = "fmt-test"
+HEAVY = str(generator.user_id(generator.HEAVY_USER_INDEX))
 WHEN = dt.datetime(2026, 7, 1, 12, 34, 56, tzinfo=dt.UTC)  # summer: London is on BST (UTC+1)
 # (currency, amount in minor units, how it reads)
 AMOUNTS = (
@@ -286,3 +288,13 @@ def test_errors_render_inside_the_frame_for_visitors_with_a_login_link(client):
         assert 'id="header"' in html and "Log in" in html and "/admin/login/?next=" in html
         assert 'class="backoffice-nav"' not in html  # a visitor sees no navigation
         assert "quote the reference" in html
+
+
+def test_our_own_lists_read_the_same_way(make_staff):
+    """The back-office audit log and the action requests (our models) use the same layer."""
+    client = make_staff("compliance", username="own-lists")
+    client.post(reverse("preferences"), {"time_zone": "Asia/Tokyo"})
+    page(client, reverse("customers:detail", args=[HEAVY]))  # logged, with this request's id
+    html = page(client, reverse("admin:auditlog_auditevent_changelist"))
+    assert re.search(r'<time datetime="[^"]+\+00:00" title="[^"]+ UTC">[^<]+<span class="tz"> JST</span>', html)
+    assert 'class="bo-id" title="' in html  # request ids shortened, whole on hover
