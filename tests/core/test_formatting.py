@@ -296,5 +296,7 @@ def test_our_own_lists_read_the_same_way(make_staff):
     client.post(reverse("preferences"), {"time_zone": "Asia/Tokyo"})
     page(client, reverse("customers:detail", args=[HEAVY]))  # logged, with this request's id
     html = page(client, reverse("admin:auditlog_auditevent_changelist"))
-    assert re.search(r'<time datetime="[^"]+\+00:00" title="[^"]+ UTC">[^<]+<span class="tz"> JST</span>', html)
+    assert re.search(
+        r'<time datetime="[^"]+\+00:00" title="[^"]+ UTC">[^<]+<span class="tz"> JST</span>', html
+    )
     assert 'class="bo-id" title="' in html  # request ids shortened, whole on hover
