@@ -326,7 +326,7 @@ def _count(value: Any, context: Context) -> SafeString:
         number = int(value)
     except (TypeError, ValueError):
         return format_html("{}", value)
-    return format_html('<span class="count">{}</span>', count_text(number, cap=context.cap))
+    return format_html("{}", count_text(number, cap=context.cap))
 
 
 def is_long_id(text: str) -> bool:
