@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from apps.access.views import preferences_view
 from apps.core import health
 
 urlpatterns = [
@@ -13,8 +14,11 @@ urlpatterns = [
     path("watch/", include("apps.watch.urls")),
     path("admin/conformance/", include("apps.conformance.urls")),
     path("admin/audit-trail/", include("apps.trail.urls")),
+    path("admin/preferences/", admin.site.admin_view(preferences_view), name="preferences"),
     path("admin/", admin.site.urls),
 ]
 
 handler400 = "apps.core.errors.bad_request"
+handler403 = "apps.core.errors.permission_denied"
+handler404 = "apps.core.errors.page_not_found"
 handler500 = "apps.core.errors.server_error"

@@ -20,3 +20,8 @@ class AccessConfig(AppConfig):
         from apps.auditlog.services import set_actor_brand
 
         set_actor_brand(actor_brand)
+
+        from apps.access.preferences import time_zone_name
+        from apps.core.formatting import set_time_zone_resolver
+
+        set_time_zone_resolver(time_zone_name)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm
 
+from apps.core.formatting import time_zone_names
 from apps.core.types import StaffUser
 
 
@@ -73,3 +74,28 @@ class TwoFactorLoginForm(OTPAdminAuthenticationForm):  # type: ignore[misc]  # d
                     user.otp_device = device  # type: ignore[attr-defined]
                     return True
         return False
+
+
+class PreferencesForm(forms.Form):
+    """A staff member's own preferences: for now their time zone, an IANA name such as
+    ``Europe/London``, checked against the zones this system knows."""
+
+    time_zone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        help_text="Pages show times in this zone, with UTC on hover; exports stay in UTC. "
+        "An IANA name such as Europe/London, America/New_York or Asia/Tokyo.",
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"].strip()
+        known = {zone.lower(): zone for zone in time_zone_names()}
+        if name.lower() not in known:
+            raise forms.ValidationError(
+                "“%(name)s” is not a time zone this system knows. Use an IANA name such as "
+                "Europe/London or Asia/Tokyo (pick one from the list).",
+                code="unknown_time_zone",
+                params={"name": name[:64]},
+            )
+        return known[name.lower()]

@@ -48,3 +48,20 @@ class PhiReveal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} revealed {self.model_label} {self.object_pk}"
+
+
+class StaffPreference(models.Model):
+    """How one staff member reads the back-office: their time zone (times are stored and
+    exported in UTC; pages show them in this zone, with UTC on hover)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="preference")
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="An IANA time zone name, e.g. Europe/London."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "staff preference"
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone}"

@@ -36,7 +36,7 @@ from apps.access import classification, permissions
 from apps.access.classification import CONTACT, PHI, PLAIN
 from apps.access.models import PhiReveal
 from apps.core.catalog import describe_schema
-from apps.core.display import MASK
+from apps.core.display import MASK, masked_html, render_cell
 from apps.core.entities import BACKOFFICE, entity_model_label
 from apps.core.models import ServiceRef, split_db_table
 from apps.core.types import StaffUser
@@ -191,6 +191,18 @@ def sees(user: StaffUser, kind: str, *, revealed: bool = False) -> bool:
 def field_visible(user: StaffUser, field: models.Field[Any, Any], *, revealed: bool = False) -> bool:
     kind = category(field)
     return kind == DETAILS or sees(user, kind, revealed=revealed)
+
+
+def shown_value(
+    user: StaffUser, obj: models.Model, field: models.Field[Any, Any], *, revealed: bool = False
+) -> str:
+    """One field of one record as ``user`` reads it: the mask when this policy hides the value
+    (the formatting layer never sees it), else the value as people read it
+    (``apps.core.display.render_cell``: links, amounts in their currency, local times, badges)."""
+    kind = category(field)
+    if kind == DETAILS or not sees(user, kind, revealed=revealed):
+        return masked_html("PHI" if kind == PHI else "contact" if kind == CONTACT else "value")
+    return str(render_cell(obj, field, masked_kind=None))
 
 
 def may_use_as_key(user: StaffUser, field: models.Field[Any, Any]) -> bool:

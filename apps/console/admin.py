@@ -16,8 +16,9 @@ from apps.access import permissions, policy
 from apps.access.admin import VisibilityAdminMixin
 from apps.auditlog import events
 from apps.auditlog.models import AuditEvent
+from apps.core import formatting
 from apps.core.admin import CompositeKeyAdminMixin, PlatformAdminBase, ReadOnlyAdminMixin
-from apps.core.display import render_json
+from apps.core.display import kind_display, render_json
 from apps.core.types import staff_request
 from apps.services.admin import ServiceActionsAdminMixin
 
@@ -43,12 +44,19 @@ class EventTypeFilter(admin.SimpleListFilter):
         return queryset.filter(event_type__startswith=value) if value else queryset
 
 
+def _field(name: str) -> Any:
+    return AuditEvent._meta.get_field(name)
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The back-office audit log for compliance: read-only, filterable by actor, event, brand, time."""
 
-    list_display = ("occurred_at", "event_type", "actor_type", "actor_id", "actor_brand_id", "brand_id",
-                    "entity_type", "entity_id", "request_id")  # fmt: skip
+    list_display = (
+        kind_display(_field("occurred_at"), formatting.TIMESTAMP), "event_type", "actor_type",
+        kind_display(_field("actor_id"), formatting.ID), "actor_brand_id", "brand_id", "entity_type",
+        kind_display(_field("entity_id"), formatting.ID), kind_display(_field("request_id"), formatting.ID),
+    )  # fmt: skip
     list_filter = (EventTypeFilter, "actor_type", ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("=actor_id", "=request_id", "=entity_id", "=brand_id", "^event_type")
     date_hierarchy = "occurred_at"

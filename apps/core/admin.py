@@ -25,6 +25,7 @@ from apps.core import drift
 from apps.core.changelist import BoundedCountPaginator, PlatformChangeList
 from apps.core.db import QUERY_CANCELED, UNDEFINED_OBJECT_STATES, isolated, sqlstate
 from apps.core.display import field_display, needs_display, unavailable_display
+from apps.core.formatting import currency_joins, kind_of
 from apps.core.models import ServiceRef, split_db_table
 
 # Columns that name a record the way a person would look for it.
@@ -144,8 +145,8 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         """What shows ``field`` in a list (``compact``) or on a record's page: a field name or a
         display callable taking the row. An override that hides a value returns a callable that
         shows something else; ``revealed`` says the person revealed this record."""
-        if compact and field.primary_key:
-            return field.name  # the link to the detail page
+        # A callable where the formatting layer has something to say (a long id, an amount, a
+        # timestamp...); the first column stays the link to the record's page either way.
         return field_display(field, compact=compact) if needs_display(field) else field.name
 
     def get_reveal(self, request: HttpRequest, obj: models.Model | None) -> Any:
@@ -171,7 +172,10 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         chosen: list[models.Field] = [pk] if pk.concrete else []
         if not pk.concrete:  # composite primary key: show its parts
             chosen = [f for f in self.model._meta.concrete_fields if f.attname in pk.field_names]
-        preferences = (*NATURAL_KEYS, *LIST_PREFERENCES)
+        preferences: tuple[str, ...] = (*NATURAL_KEYS, *LIST_PREFERENCES)
+        if any(kind_of(f) == "money" for f in fields.values()):
+            # The amount reads in its currency ("£129.00"): the code needs no column of its own.
+            preferences = tuple(n for n in preferences if n != "currency")
         chosen += [fields[n] for n in preferences if n in fields and fields[n] not in chosen]
         chosen += [
             f for f in fields.values() if isinstance(f, ServiceRef | models.ForeignKey) and f not in chosen
@@ -191,12 +195,16 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def get_sortable_by(self, request: HttpRequest) -> Columns:
-        """Only columns this person may use as a key (``may_use_as_key``) order a list."""
-        return [
-            f.name
-            for f in self.get_list_display_fields(request)
-            if self.may_use_as_key(request, f) and f.column not in self.get_missing_columns(request)
-        ]
+        """Only columns this person may use as a key (``may_use_as_key``) order a list, by their
+        raw values: a formatted column (an amount, a timestamp) sorts by what it formats."""
+        sortable: list[str | Callable[[Any], Any]] = []
+        for f in self.get_list_display_fields(request):
+            if not self.may_use_as_key(request, f) or f.column in self.get_missing_columns(request):
+                continue
+            sortable.append(f.name)
+            if kind_of(f) is not None:
+                sortable.append(self.get_column_display(request, f, compact=True, revealed=False))
+        return sortable
 
     def get_list_display_links(self, request: HttpRequest, list_display: Columns) -> Columns:
         return list_display[:1]
@@ -254,7 +262,19 @@ class PlatformAdminBase(ReadOnlyAdminMixin, admin.ModelAdmin):
         queryset = super().get_queryset(request)
         missing = self.get_missing_columns(request)
         deferred = [f.name for f in self.model._meta.concrete_fields if f.column in missing]
-        return queryset.defer(*deferred) if deferred else queryset
+        queryset = queryset.defer(*deferred) if deferred else queryset
+        return queryset.select_related(*self.get_currency_relations(request))
+
+    def get_currency_relations(self, request: HttpRequest) -> list[str]:
+        """Relations joined so amounts show in their currency when the row has none of its own (a
+        refund's charge, a transaction's account): one join inside the schema, never a query per
+        row. An override returns relation names of this model."""
+        missing = self.get_missing_columns(request)
+        return [
+            name
+            for name in currency_joins(self.model)
+            if self.model._meta.get_field(name).column not in missing
+        ]
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

@@ -32,6 +32,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.core.cursors import InvalidCursor, decode_cursor, encode_cursor
+from apps.core.formatting import count_text
 from apps.core.models import split_db_table
 from apps.core.params import InvalidParameter
 
@@ -216,8 +217,9 @@ class PlatformChangeList(ChangeList):
             return "older rows"
         if self.paginator.capped:
             estimate = self.paginator.estimate
-            return f"about {estimate:,}" if estimate and estimate > COUNT_CAP else f"{COUNT_CAP:,}+"
-        return f"{self.result_count:,}"
+            if estimate and estimate > COUNT_CAP:
+                return f"about {count_text(estimate)}"
+        return count_text(self.result_count, cap=COUNT_CAP)
 
     # --- date drill-down ------------------------------------------------------------------
     @property

@@ -20,9 +20,10 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from apps.core import formatting
+from apps.core.formatting import EMPTY, id_html, kind_of
 from apps.core.models import ServiceRef
 
-EMPTY = "\u2014"  # an em dash, as the admin shows empty values
 # What a masked value looks like, whatever it holds (empty or not): the one glyph for every page.
 MASK = "\N{BLACK CIRCLE}" * 6
 
@@ -37,10 +38,12 @@ def admin_url(model_label: str, pk: Any) -> str | None:
 
 
 def link(model_label: str, pk: Any, text: Any = None) -> str:
+    """A link to a record's page; its text is the id as people read it (a long id shortened,
+    whole on hover and copyable: apps.core.formatting) unless ``text`` is given."""
     if pk in (None, ""):
         return EMPTY
     url = admin_url(model_label, pk)
-    shown = pk if text is None else text
+    shown = id_html(pk) if text is None else text
     return format_html('<a href="{}">{}</a>', url, shown) if url else format_html("{}", shown)
 
 
@@ -83,16 +86,47 @@ def field_display(field: models.Field, *, compact: bool) -> Callable[[models.Mod
             value = getattr(obj, field.attname)
             return ", ".join(map(str, value)) if value else EMPTY
 
+    elif kind_of(field) is not None:
+
+        def show(obj: models.Model) -> Any:
+            return formatting.format_field(obj, field)
+
     else:
         raise TypeError(f"{field} needs no display callable; use its name")
 
-    show = admin.display(description=field.verbose_name, ordering=field.attname)(show)
+    show = admin.display(description=column_title(field), ordering=field.attname)(show)
     show.__name__ = field.attname
     return show
 
 
+@cache
+def kind_display(field: models.Field, kind: str) -> Callable[[models.Model], Any]:
+    """A column shown as ``kind`` (apps.core.formatting) where the field's type does not say it:
+    a text column that holds ids, say. Sorted by the raw value."""
+
+    @admin.display(description=column_title(field), ordering=field.attname)
+    def show(obj: models.Model) -> Any:
+        return formatting.format_value(value=getattr(obj, field.attname), kind=kind, row=obj, field=field)
+
+    show.__name__ = field.attname
+    return show
+
+
+def column_title(field: models.Field) -> str:
+    """A column's heading: an amount is "amount", not "amount cents" (it reads in its currency)."""
+    name = str(field.verbose_name)
+    if kind_of(field) == formatting.MONEY:
+        for suffix in formatting.MONEY_SUFFIXES:
+            name = name.removesuffix(suffix.replace("_", " "))
+    return name
+
+
 def needs_display(field: models.Field) -> bool:
-    return isinstance(field, ServiceRef | models.ForeignKey | models.JSONField | ArrayField)
+    """Whether a field is shown through a callable: links, JSON, arrays, and every kind the
+    formatting layer reads for people (money, ids, timestamps, booleans, statuses, counts)."""
+    return isinstance(field, ServiceRef | models.ForeignKey | models.JSONField | ArrayField) or (
+        kind_of(field) is not None
+    )
 
 
 @cache

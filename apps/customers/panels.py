@@ -19,6 +19,7 @@ from django.utils.http import urlencode
 from apps.access import policy
 from apps.core.db import QUERY_CANCELED, isolated, sqlstate
 from apps.core.display import admin_url, render_cell
+from apps.core.formatting import currency_joins
 from apps.services.actions import available_actions
 
 ROWS = 10
@@ -48,12 +49,12 @@ def _by(field_name: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
 PANELS: tuple[Panel, ...] = (
     Panel("sessions", "Active sessions", "identity.Session", ("id", "ip", "user_agent", "created_at", "expires_at"),
           lambda u, f: {"user_id": u, "revoked_at__isnull": True}, ("-created_at",)),
-    Panel("orders", "Orders", "commerce.Order", ("id", "number", "status", "total_cents", "currency", "placed_at"),
+    Panel("orders", "Orders", "commerce.Order", ("id", "number", "status", "total_cents", "placed_at"),
           _by("user_id"), ("-placed_at",)),
     Panel("subscriptions", "Subscriptions", "commerce.Subscription",
           ("id", "plan_sku", "status", "started_at", "next_renewal_at", "cancelled_at"), _by("user_id"), ("-started_at",)),
     Panel("charges", "Charges", "payments.Charge",
-          ("id", "amount_cents", "currency", "status", "processor_ref", "created_at"), _by("user_id"), ("-created_at",)),
+          ("id", "amount_cents", "status", "processor_ref", "created_at"), _by("user_id"), ("-created_at",)),
     Panel("refunds", "Refunds", "payments.Refund", ("id", "charge", "amount_cents", "status", "reason", "created_at"),
           _by("charge__user_id"), ("-created_at",)),
     Panel("disputes", "Disputes", "payments.Dispute", ("id", "charge", "amount_cents", "status", "reason", "opened_at"),
@@ -141,8 +142,10 @@ def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) 
     started = time.perf_counter()
     try:
         queryset = policy.scope(model._default_manager.all(), user).filter(**panel.lookup(user_id, facts))
-        if panel.related:
-            queryset = queryset.select_related(*panel.related)
+        # Amounts show in their currency: the row's, or its charge's/account's, joined here.
+        related = [*panel.related, *currency_joins(model)]
+        if related:
+            queryset = queryset.select_related(*related)
         with isolated(alias):  # a failure stays inside this panel
             objects = list(queryset.order_by(*_ordering(panel, model, user))[: panel.limit + 1])
     except DatabaseError as exc:

@@ -18,6 +18,18 @@ from apps.customers import selectors
 from apps.customers.search import MAX_TERM, LookupRefused, accepted_kinds, find_customers
 from apps.services.actions import available_actions
 
+#: The profile panel's rows: label, identity.users column.
+PROFILE_FIELDS = (
+    ("User id", "id"),
+    ("Brand", "brand_id"),
+    ("Status", "status"),
+    ("Email", "email"),
+    ("Phone", "phone"),
+    ("MFA", "mfa_enabled"),
+    ("Joined", "created_at"),
+    ("Last login", "last_login_at"),
+)
+
 
 def search(request: StaffRequest) -> HttpResponse:
     term = params.text("q", request.GET.get("q", ""), max_length=MAX_TERM).strip()
@@ -59,13 +71,16 @@ def detail(request: StaffRequest, user_id: str) -> HttpResponse:
         for a in available_actions(request.user, record)
     ]
     name = shown("display_name")
+    # The profile as the staff member reads it: masked first (the policy), then formatted.
+    profile = {
+        label: policy.shown_value(request.user, record, fields[column]) for label, column in PROFILE_FIELDS
+    }
     context = {
         **admin.site.each_context(request),
         "title": name if name not in (MASK, EMPTY) else f"Customer {record.pk}",
         "page": page,
         "customer": record,
-        "email": shown("email"),
-        "phone": shown("phone"),
+        "profile": profile,
         "can_open_profile": request.user.has_perm("identity.view_user"),
         "can_see_accesses": request.user.has_perm(permissions.VIEW_ACCESS_REPORTS),
         "user_actions": user_actions,

@@ -57,5 +57,8 @@ def volume_svg(volume: Volume, *, title: str) -> str:
 def _svg(body: str, title: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
-        f'role="img" aria-label="{escape(title)}" font-family="sans-serif"><title>{escape(title)}</title>{body}</svg>'
+        f'role="img" aria-label="{escape(title)}" font-family="sans-serif" fill="#333"><title>{escape(title)}</title>'
+        # Its own light card: an <img> does not inherit the page's colours, and black text on a
+        # transparent picture vanished on the dark theme.
+        f'<rect width="{WIDTH}" height="{HEIGHT}" rx="4" fill="#fcfcfc"/>{body}</svg>'
     )

@@ -17,8 +17,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from apps.access import policy
+from apps.core import formatting
 from apps.core.admin import ReadOnlyAdminMixin
-from apps.core.display import render_json
+from apps.core.display import field_display, kind_display, render_json
 from apps.core.types import StaffRequest, StaffUser, staff_request
 from apps.services import services
 from apps.services.actions import ServiceAction, available_actions, get_action
@@ -151,10 +152,17 @@ def redacted_error(user: StaffUser, action_request: ActionRequest) -> str:
     return policy.redact_text(user, action_request.error or "", values=hidden)
 
 
+def _field(name: str) -> Any:
+    return ActionRequest._meta.get_field(name)
+
+
 @admin.register(ActionRequest)
 class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ActionRequest]):
-    list_display = ("created_at", "action", "model_label", "object_pk", "brand_id", "amount_cents", "status",
-                    "requested_by", "decided_by")  # fmt: skip
+    list_display = (
+        field_display(_field("created_at"), compact=True), "action", "model_label",
+        kind_display(_field("object_pk"), formatting.ID), "brand_id", field_display(_field("amount_cents"), compact=True),
+        field_display(_field("status"), compact=True), "requested_by", "decided_by",
+    )  # fmt: skip
     list_filter = ("status", "action")
     search_fields = ("=object_pk", "=request_id")
     change_form_template = "admin/services/actionrequest/change_form.html"

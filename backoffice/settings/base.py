@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "apps.auditlog.context.CurrentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "apps.access.middleware.IdleTimeoutMiddleware",
+    "apps.access.middleware.TimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

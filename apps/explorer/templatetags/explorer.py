@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.core.display import MASK
+from apps.core.formatting import id_html
 from apps.explorer import links
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def entity_cell(row: AuditRow) -> SafeString:
         row.entity_type or "",
         timeline,
         row.entity_type or "entity",
-        row.entity_id,
+        id_html(row.entity_id),
         record_link,
     )
 
@@ -75,7 +76,7 @@ def actor_cell(row: AuditRow) -> SafeString:
         '{} <a href="{}" title="Everything this actor did">{}</a>{}',
         row.actor_type,
         actor,
-        row.actor_id,
+        id_html(row.actor_id),
         record_link,
     )
 
@@ -87,7 +88,7 @@ def request_cell(row: AuditRow) -> SafeString:
     return format_html(
         '<a href="{}" title="The whole request">{}</a>',
         drilldown_url("request", row.request_id, request_id=row.request_id),
-        row.request_id,
+        id_html(row.request_id),
     )
 
 
