@@ -13,6 +13,7 @@ urlpatterns = [
     path("watch/", include("apps.watch.urls")),
     path("admin/conformance/", include("apps.conformance.urls")),
     path("admin/audit-trail/", include("apps.trail.urls")),
+    path("admin/palette/", include("apps.palette.urls")),
     path("admin/", admin.site.urls),
 ]
 
