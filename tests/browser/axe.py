@@ -65,4 +65,6 @@ def assert_accessible(driver: Any, where: str) -> None:
     """No serious or critical WCAG 2 A/AA violation on the page, or a message naming each rule,
     its elements and the rule's help page."""
     serious = [v for v in violations(driver) if v["impact"] in FAILING_IMPACTS]
-    assert not serious, f"axe-core: {where} has serious or critical accessibility violations:\n{describe(serious)}"
+    assert not serious, (
+        f"axe-core: {where} has serious or critical accessibility violations:\n{describe(serious)}"
+    )
