@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apps.access import policy
-from apps.access.roles import get_role
+from apps.access.roles import ROLES, get_role
 from apps.auditlog import events
 from apps.auditlog.models import AuditEvent
 from apps.console.demo import DEMO_STAFF
@@ -29,7 +29,6 @@ from apps.refcluster import generator
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 URL = "/admin/palette/"
-OTHER_BRAND = {"capri": "loop", "loop": "capri"}
 
 
 @dataclass(frozen=True)
@@ -103,12 +102,15 @@ def cases(cluster_admin) -> list[Case]:
 
 
 def viewers() -> list[tuple[str, tuple[str, ...], bool]]:
-    """The demo staff (one per role, and a superuser), plus every brand-bound role bound to the
-    other brand too: what a role finds must depend on its brands."""
-    found = [(role, brands, wide) for role, _, brands, wide in DEMO_STAFF]
-    for role, _, brands, wide in DEMO_STAFF:
-        if role != "superuser" and get_role(role).brand_bound:
-            found.append((role, tuple(OTHER_BRAND[b] for b in brands), wide))
+    """Every role of the registry (a brand-bound one bound to each brand in turn: what it finds
+    must depend on its brands) and a superuser; the demo staff are among them."""
+    found: list[tuple[str, tuple[str, ...], bool]] = [("superuser", (), True)]
+    for role in ROLES:
+        if role.brand_bound:
+            found += [(role.name, ("capri",), False), (role.name, ("loop",), False)]
+        else:
+            found.append((role.name, (), True))
+    assert {(role, brands, wide) for role, _, brands, wide in DEMO_STAFF} <= set(found)
     return found
 
 
