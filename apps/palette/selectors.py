@@ -124,7 +124,9 @@ def lookup(*, query: PaletteQuery, request: StaffRequest) -> Answer:
     elif not query.request:
         for target in targets_for(query.shape):
             _target_lookup(answer, user=user, target=target, term=query.term)
-    if query.shape in (UUID, REQUEST) and not query.models:
+    # A request id: the story, if an audit log has it. A UUID that named a record is that
+    # record's id (ids are unique across tables in practice): no need to probe every audit log.
+    if not query.models and (query.shape == REQUEST or (query.shape == UUID and not answer.results)):
         _request_lookup(answer, user=user, request_id=query.term)
     unique = {result.url: result for result in reversed(answer.results)}  # first of each link wins
     answer.results = list(reversed(unique.values()))[:MAX_RESULTS]
