@@ -23,6 +23,7 @@
     if (dialog.open) return;
     returnTo = document.activeElement;
     dialog.showModal();
+    input.setAttribute("aria-expanded", results.length ? "true" : "false");
     input.focus();
     input.select();
   }
@@ -88,8 +89,7 @@
       status.textContent = "";
       return;
     }
-    pending = new AbortController();
-    status.textContent = "Searching…";
+    pending = new AbortController();  // only the answer is announced, not every keystroke
     fetch(url + "?q=" + encodeURIComponent(q), {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
