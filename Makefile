@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format stop seed-large serve bench load clean browser-deps
+.PHONY: install demo test lint format stop seed-large serve bench load clean browser-deps node-deps
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): requirements.txt
 demo: install
 	$(BIN)/python manage.py demo
 
-test: install lint browser-deps
+test: install lint browser-deps node-deps
 	$(BIN)/pytest
 
 # Debian's Chromium and ChromeDriver for tests/browser (no browser download). Skipped when both
@@ -25,6 +25,16 @@ test: install lint browser-deps
 # tests then skip with the reason, or fail under CI=true, where a skip would hide a broken set-up.
 browser-deps:
 	-command -v chromium >/dev/null && command -v chromedriver >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver)
+
+# axe-core for the browser tests' accessibility checks, exactly as package-lock.json pins it
+# (npm ci, from the npm registry; nothing is fetched when the tests run). Node and npm come from
+# Debian when missing (root). Re-run when the lock file changes.
+node-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	command -v npm >/dev/null || (apt-get update && apt-get install -y --no-install-recommends nodejs npm)
+	npm ci --no-audit --no-fund
+	touch $@
 
 # mypy's Django plugin loads the test settings, which start nothing on import (the embedded
 # PostgreSQL starts with the first connection). Configuration: pyproject.toml, [tool.mypy].
@@ -66,4 +76,4 @@ stop: install
 	$(BIN)/python -c 'from pathlib import Path; from backoffice.embedded import stop_server; print("stopped" if stop_server(Path("var")) else "not running")'
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

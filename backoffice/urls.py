@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/conformance/", include("apps.conformance.urls")),
     path("admin/audit-trail/", include("apps.trail.urls")),
     path("admin/preferences/", admin.site.admin_view(preferences_view), name="preferences"),
+    path("admin/palette/", include("apps.palette.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import connections
@@ -53,6 +54,20 @@ def _fetch(sql: str, params: Sequence[Any], *, using: str) -> list[tuple[Any, ..
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+@cache
+def indexed_leads(*, schema: str, using: str = CATALOG_ALIAS) -> frozenset[tuple[str, str]]:
+    """(table, column) of every column that leads an index in ``schema``: what an equality
+    lookup may filter on without reading the table (an expression index leads with no column)."""
+    rows = _fetch(
+        "SELECT c.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE n.nspname = %s",
+        [schema],
+        using=using,
+    )
+    return frozenset((table, column) for table, column in rows)
 
 
 def list_tables(*, schema: str, using: str = CATALOG_ALIAS) -> list[str]:

@@ -29,7 +29,7 @@ from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connections, models
+from django.db import DatabaseError, models
 from django.db.models import Q
 from django.db.models.fields.json import KT
 from django.http import QueryDict
@@ -38,12 +38,12 @@ from apps.access import permissions, policy
 from apps.auditlog import events
 from apps.auditlog.models import MANY_SUBJECTS, AuditEvent
 from apps.auditlog.subjects import USER_MODEL, UserPath, user_paths
+from apps.core.catalog import indexed_leads
 from apps.core.db import isolated
 from apps.core.entities import BACKOFFICE, entity_model_label
 from apps.explorer import selectors as explorer
 from apps.explorer.query import InvalidQuery, parse_query
 from apps.explorer.sources import AuditSource, all_sources, sources_for
-from backoffice.databases import CATALOG_ALIAS
 
 #: At most this many records of one model are looked up per person (the heaviest has thousands).
 MAX_RECORDS = 20_000
@@ -117,19 +117,6 @@ def _in_period(
 # --- the person's records in each schema --------------------------------------------------------
 
 
-@cache
-def _indexed_leads(schema: str) -> frozenset[tuple[str, str]]:
-    """(table, column) of every column that leads an index in ``schema`` (from pg_catalog)."""
-    with connections[CATALOG_ALIAS].cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname, a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE n.nspname = %s",
-            [schema],
-        )
-        return frozenset(cursor.fetchall())
-
-
 def _table(model: type[models.Model]) -> tuple[str, str]:
     schema, table = model._meta.db_table.split('"."')
     return schema, table
@@ -137,7 +124,7 @@ def _table(model: type[models.Model]) -> tuple[str, str]:
 
 def _indexed(model: type[models.Model], column: str) -> bool:
     schema, table = _table(model)
-    return (table, column) in _indexed_leads(schema)
+    return (table, column) in indexed_leads(schema=schema)
 
 
 @dataclass

@@ -162,7 +162,10 @@ def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) 
             (a, reverse(f"admin:{opts.app_label}_{opts.model_name}_act", args=[quote(str(obj.pk)), a.name]))
             for a in available_actions(user, obj)
         ]
-        result.rows.append({"cells": cells, "url": admin_url(opts.label, obj.pk), "actions": actions})
+        # The first cell opens the record, unless it is a link already (a relation such as a
+        # balance's account): a link inside a link is no link to a screen reader.
+        url = None if str(cells[0]).lstrip().startswith("<a ") else admin_url(opts.label, obj.pk)
+        result.rows.append({"cells": cells, "url": url, "actions": actions})
     if panel.links_full_list and objects:
         result.more_url = _changelist_url(model, panel.lookup(user_id, facts))
     return result

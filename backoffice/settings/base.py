@@ -71,6 +71,7 @@ LOCAL_APPS = [
     "apps.conformance",
     "apps.trail",
     "apps.watch",
+    "apps.palette",
 ]
 # One unmanaged, read-only app per platform schema; its label is the schema's name.
 PLATFORM_APPS = [f"apps.{schema.name}" for schema in SCHEMAS]
@@ -205,6 +206,8 @@ STORAGES = {
 # --- the back-office's own options ----------------------------------------------------------
 PHI_REVEAL_MINUTES = env.int("PHI_REVEAL_MINUTES", default=15)
 AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=1_000_000)
+# The command palette (Ctrl-K): lookups per staff member per minute (0: no limit).
+PALETTE_RATE_LIMIT = env.int("PALETTE_RATE_LIMIT", default=120)
 
 # Platform service APIs: SERVICE_<NAME>_URL and SERVICE_<NAME>_TOKEN per service (NAME upper-case schema).
 # The defaults point at the local stand-in (python manage.py standin), which make demo starts.

@@ -32,6 +32,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.test import override_settings
 from django.urls import reverse
 from psycopg import sql
 
@@ -409,7 +410,7 @@ def test_leak_hunt_no_canary_in_any_list_or_record_of_a_schema(viewer, schema, p
 
 
 @pytest.mark.parametrize("viewer", VIEWERS, ids=lambda v: v.name)
-def test_leak_hunt_no_canary_in_the_explorer_customers_actions_or_dashboard(
+def test_leak_hunt_no_canary_in_the_explorer_customers_palette_actions_or_dashboard(
     viewer, planted, make_staff, rf, standin
 ):
     walk, _ = _start(viewer, planted, make_staff, rf)
@@ -443,6 +444,22 @@ def test_leak_hunt_no_canary_in_the_explorer_customers_actions_or_dashboard(
                 assert found.status_code == bogus.status_code, canary.label
     walk.get(reverse("customers:search"), {"q": planted.customer_id})
     walk.get(reverse("admin:index"))
+
+    # The command palette, asked for every canary and every other brand's row: a value the viewer
+    # does not see finds nothing, and another brand's row is never named (not even by its id).
+    with override_settings(PALETTE_RATE_LIMIT=0):  # a person types slower than this walk
+        palette = reverse("palette:lookup")
+        for canary in planted.canaries:
+            if not canary.term:
+                continue
+            answer = walk.get(palette, {"q": canary.term[:200]}, expect=(200, 400))
+            if canary.term in walk.forbidden and answer.status_code == 200:
+                assert answer.json()["results"] == [], f"{viewer.name}: the palette found {canary.label}"
+        for model, pk in planted.other_brand_ids.items():
+            if not viewer.sees_brand(OTHER_BRAND):
+                for q in (pk, f"{model._meta.app_label}.{model._meta.model_name} {pk}"):
+                    answer = walk.get(palette, {"q": q}, expect=(200,))
+                    assert answer.json()["results"] == [], f"{viewer.name}: the palette named {q}"
 
     # Every action form, on every canary row it applies to (forms echo nothing masked).
     for action in ACTIONS:

@@ -163,7 +163,14 @@ class Browser:
         self.driver.save_screenshot(str(path))
         self.assert_fits_the_window()
         self.assert_nothing_blocked()
+        self.assert_accessible()
         return path
+
+    def assert_accessible(self) -> None:
+        """axe-core finds no serious or critical WCAG 2 A/AA violation (tests/browser/axe.py)."""
+        from tests.browser.axe import assert_accessible
+
+        assert_accessible(self.driver, self.path)
 
     def assert_nothing_blocked(self) -> None:
         """No stylesheet, script or image was refused by the content security policy (a refused
