@@ -59,7 +59,7 @@ load: install
 
 # The large reference cluster (10M+ audit rows, 5M analytics events), for benchmarks.
 seed-large: install
-	$(BIN)/python manage.py cluster_seed --scale large --fresh
+	$(BIN)/python manage.py cluster_seed --scale large --fresh --partitioned
 
 stop: install
 	$(BIN)/python -c 'from pathlib import Path; from backoffice.embedded import stop_server; print("stopped" if stop_server(Path("var")) else "not running")'

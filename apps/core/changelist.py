@@ -73,11 +73,19 @@ class BoundedCountPaginator(Paginator):
 
 
 def estimated_rows(model: type[models.Model]) -> int | None:
-    """The planner's row estimate for a table (free: one catalogue row), or None if unknown."""
+    """The planner's row estimate for a table (free: catalogue rows), or None if unknown.
+
+    A partitioned table (relkind 'p', e.g. an audit_log by month) is the sum of its partitions'
+    estimates, which autovacuum keeps fresh; nothing ever re-analyses the parent itself.
+    """
     schema, table = split_db_table(model._meta.db_table)
     with connections[router.db_for_read(model)].cursor() as cursor:
         cursor.execute(
-            "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT CASE WHEN c.relkind <> 'p' THEN c.reltuples ELSE ("
+            "  SELECT CASE WHEN bool_or(p.reltuples >= 0) THEN sum(greatest(p.reltuples, 0)) ELSE -1 END"
+            "  FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid WHERE t.isleaf"
+            ")::real END::bigint "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relname = %s",
             [schema, table],
         )
