@@ -203,6 +203,12 @@ STORAGES = {
 
 # --- the back-office's own options ----------------------------------------------------------
 PHI_REVEAL_MINUTES = env.int("PHI_REVEAL_MINUTES", default=15)
+# Pages that read every schema (the explorer, the customer page) read them concurrently
+# (apps.core.fanout): at most PLATFORM_FANOUT_WORKERS at once (1: one after another), each on its
+# own connection, and a source still running PLATFORM_FANOUT_TIMEOUT_MS after the page started
+# is cancelled and named on the page. Keep the timeout under PLATFORM_STATEMENT_TIMEOUT_MS (0: none).
+PLATFORM_FANOUT_WORKERS = env.int("PLATFORM_FANOUT_WORKERS", default=8)
+PLATFORM_FANOUT_TIMEOUT_MS = env.int("PLATFORM_FANOUT_TIMEOUT_MS", default=4000)
 AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=1_000_000)
 
 # Platform service APIs: SERVICE_<NAME>_URL and SERVICE_<NAME>_TOKEN per service (NAME upper-case schema).
