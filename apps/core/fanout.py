@@ -31,12 +31,15 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, connections
+from django.db.models import QuerySet
 
 from apps.core.db import QUERY_CANCELED, isolated, sqlstate
+from apps.core.routers import is_platform_alias
 
 T = TypeVar("T")
 
@@ -75,9 +78,14 @@ class Outcome(Generic[T]):
         return self.value  # type: ignore[return-value]
 
 
-def is_platform_alias(alias: str) -> bool:
-    """Whether an alias reads the platform (read-only: nothing uncommitted to miss elsewhere)."""
-    return "PLATFORM_SCHEMA" in connections.settings[alias]
+def queryset_task(key: str, queryset: QuerySet[Any]) -> Task[list[Any]]:
+    """A task reading ``queryset`` on its own alias: each run evaluates a fresh copy (a queryset
+    caches its rows; a task may run again, and never shares that cache between threads)."""
+    return Task(key, queryset.db, partial(_evaluate, queryset))
+
+
+def _evaluate(queryset: QuerySet[Any]) -> list[Any]:
+    return list(queryset.all())
 
 
 def fan_out(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, cast
 
 from django.apps import apps
@@ -185,7 +184,7 @@ def prepare_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: An
     if panel.related:
         queryset = queryset.select_related(*panel.related)
     limited = queryset.order_by(*_ordering(panel, model, user))[: panel.limit + 1]
-    task: fanout.Task[list[models.Model]] = fanout.Task(panel.key, alias, partial(list, limited))
+    task: fanout.Task[list[models.Model]] = fanout.queryset_task(panel.key, limited.using(alias))
     return PanelRead(result, task, fields, kinds, user_id, facts, user)
 
 

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from functools import partial
 from itertools import islice
 from typing import Any
 
@@ -231,7 +230,7 @@ def plan_audit_page(
             values = by.union(about[: limit + 1], all=True).order_by("-occurred_at", "-id")[: limit + 1]
         else:
             values = ordered[: limit + 1]
-        tasks.append(fanout.Task(source.name, source.using, partial(list, values)))
+        tasks.append(fanout.queryset_task(source.name, values))
     return AuditPagePlan(user=user, sources=sources, tasks=tasks, limit=limit)
 
 
