@@ -52,12 +52,13 @@ bench: install
 	$(BIN)/python manage.py bench_audit
 	$(BIN)/python manage.py bench_trail
 	$(BIN)/python manage.py bench_alerts
+	$(BIN)/python manage.py bench_fanout
 
 load: install
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-bench.txt
 	benchmarks/load.sh
 
-# The large reference cluster (10M+ audit rows, 5M analytics events), for benchmarks.
+# The large reference cluster (10M+ audit rows, 5M analytics events, audit logs partitioned by month), for benchmarks.
 seed-large: install
 	$(BIN)/python manage.py cluster_seed --scale large --fresh --partitioned
 
