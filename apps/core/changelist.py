@@ -166,7 +166,12 @@ class PlatformChangeList(ChangeList):
                     "This page link is damaged; start again from the first page."
                 ) from None
             self.cursor_mode = True
-            rows = list(self.queryset.filter(self._keyset_filter(value, pk))[: self.list_per_page + 1])
+            # The redundant bound on the date alone lets PostgreSQL prune a partitioned table's
+            # newer partitions (it does not prune on the row comparison).
+            older = self.queryset.filter(
+                self._keyset_filter(value, pk), **{f"{self.keyset_field.name}__lte": value}
+            )
+            rows = list(older[: self.list_per_page + 1])
             self.result_list = rows[: self.list_per_page]
             self.result_count = len(self.result_list)
             self.full_result_count = None

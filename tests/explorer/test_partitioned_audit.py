@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 from html import unescape
 
 import pytest
@@ -156,3 +157,19 @@ def test_time_filter_scans_only_the_matching_partitions(layout):
         assert scanned == {"audit_log"}
     else:
         assert scanned == {"audit_log_partitioned_2026_03"}, plan
+
+
+def test_a_deep_cursor_page_skips_the_newer_partitions(layout):
+    from apps.explorer.cursor import Position
+    from apps.explorer.selectors import _before
+
+    source = next(s for s in all_sources() if s.name == SCHEMA)
+    cursor = Position(dt.datetime(2026, 3, 15, tzinfo=dt.UTC), uuid.UUID(int=0))
+    queryset = _before(matching(source, AuditQuery(), None), cursor)
+    plan = queryset.order_by("-occurred_at", "-id")[:51].explain()
+    scanned = set(re.findall(r"\bon (audit_log\w*)", plan))
+    if layout == "plain":
+        assert scanned == {"audit_log"}
+    else:  # March 2026 and older months, and the default partition; never April onwards
+        assert "audit_log_partitioned_2026_03" in scanned and "audit_log_partitioned_2025_10" in scanned
+        assert not scanned & {f"audit_log_partitioned_2026_{m:02}" for m in range(4, 13)}, plan
