@@ -63,14 +63,15 @@ bench: install
 	$(BIN)/python manage.py bench_trail
 	$(BIN)/python manage.py bench_alerts
 	$(BIN)/python manage.py bench_stream
+	$(BIN)/python manage.py bench_fanout
 
 load: install
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-bench.txt
 	benchmarks/load.sh
 
-# The large reference cluster (10M+ audit rows, 5M analytics events), for benchmarks.
+# The large reference cluster (10M+ audit rows, 5M analytics events, audit logs partitioned by month), for benchmarks.
 seed-large: install
-	$(BIN)/python manage.py cluster_seed --scale large --fresh
+	$(BIN)/python manage.py cluster_seed --scale large --fresh --partitioned
 
 stop: install
 	$(BIN)/python -c 'from pathlib import Path; from backoffice.embedded import stop_server; print("stopped" if stop_server(Path("var")) else "not running")'

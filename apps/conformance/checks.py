@@ -564,21 +564,29 @@ def check_audit_logs(*, schemas: list[str], using: str = CATALOG_ALIAS) -> list[
         table_columns = columns.setdefault(schema, {})
         if name is not None:
             table_columns[name] = (type_, not_null)
-    keys = dict(
-        _fetch(
+    # A partitioned audit_log (relkind 'p') must carry its partition key in its primary key:
+    # (id, occurred_at) is its standard key. The partition key comes after the ':'.
+    keys = {
+        schema: (key, partition_key)
+        for schema, key, partition_key in _fetch(
             """
-            SELECT n.nspname, con.conname || ':' || string_agg(a.attname, ',' ORDER BY k.ord)
+            SELECT n.nspname, con.conname || ':' || string_agg(a.attname, ',' ORDER BY k.ord),
+                   (SELECT string_agg(pa.attname, ',' ORDER BY pk.ord)
+                    FROM pg_partitioned_table pt
+                    CROSS JOIN unnest(pt.partattrs::int2[]) WITH ORDINALITY pk(num, ord)
+                    JOIN pg_attribute pa ON pa.attrelid = pt.partrelid AND pa.attnum = pk.num
+                    WHERE pt.partrelid = c.oid)
             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
             CROSS JOIN unnest(con.conkey) WITH ORDINALITY k(num, ord)
             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
             WHERE n.nspname = ANY(%s) AND c.relname = 'audit_log' AND con.contype = 'p'
-            GROUP BY n.nspname, con.conname
+            GROUP BY n.nspname, con.conname, c.oid
             """,
             [schemas],
             using=using,
         )
-    )
+    }
     findings = []
     for schema in schemas:
         table = _qualified(schema, "audit_log")
@@ -594,12 +602,13 @@ def check_audit_logs(*, schemas: list[str], using: str = CATALOG_ALIAS) -> list[
                 )
             )
             continue
-        findings += _audit_column_findings(schema, columns[schema], keys.get(schema))
+        key, partition_key = keys.get(schema, (None, None))
+        findings += _audit_column_findings(schema, columns[schema], key, partition_key)
     return findings + _audit_privilege_findings(schemas, using)
 
 
 def _audit_column_findings(
-    schema: str, have: dict[str, tuple[str, bool]], primary_key: str | None
+    schema: str, have: dict[str, tuple[str, bool]], primary_key: str | None, partition_key: str | None = None
 ) -> list[Finding]:
     table = _qualified(schema, "audit_log")
     problems: list[tuple[str, str]] = []  # (message, fix)
@@ -636,13 +645,16 @@ def _audit_column_findings(
                 )
             )
     constraint, _, key = (primary_key or "").partition(":")
-    if key != "id":
+    # Partitioned by month, the key must hold the partition key too (PostgreSQL's rule): (id, occurred_at).
+    expected_key = f"id,{partition_key}" if partition_key and partition_key != "id" else "id"
+    if key != expected_key:
+        shown = expected_key.replace(",", ", ")
         problems.append(
             (
-                f"primary key is ({key or 'none'}), the standard says (id).",
+                f"primary key is ({key or 'none'}), the standard says ({shown}).",
                 f"ALTER TABLE {table} "
                 + (f"DROP CONSTRAINT {_ident(constraint)}, " if constraint else "")
-                + "ADD PRIMARY KEY (id);",
+                + f"ADD PRIMARY KEY ({shown});",
             )
         )
     return [
@@ -651,36 +663,42 @@ def _audit_column_findings(
     ]
 
 
+# The audit_log and, when it is partitioned, each of its partitions (at any depth).
+_AUDIT_RELATION = """(c.relname = 'audit_log' OR (c.relispartition AND EXISTS (
+    SELECT 1 FROM pg_partition_ancestors(c.oid) anc JOIN pg_class ac ON ac.oid = anc.relid
+    WHERE ac.relname = 'audit_log' AND ac.relnamespace = c.relnamespace)))"""
+
+
 def _audit_privilege_findings(schemas: list[str], using: str) -> list[Finding]:
     # The owner's implicit rights are in acldefault() when relacl is unset, so an owner who never
     # revoked UPDATE/DELETE/TRUNCATE is reported too.
     rows = _fetch(
         """
-        SELECT n.nspname, NULL::text,
+        SELECT n.nspname, c.relname, NULL::text,
                CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END,
                string_agg(acl.privilege_type, ', ' ORDER BY acl.privilege_type)
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
              aclexplode(COALESCE(c.relacl, acldefault('r', c.relowner))) acl
-        WHERE n.nspname = ANY(%s) AND c.relname = 'audit_log' AND c.relkind IN ('r', 'p')
+        WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND {audit_relation}
           AND acl.privilege_type IN ('UPDATE', 'DELETE', 'TRUNCATE')
-        GROUP BY 1, 3
+        GROUP BY 1, 2, 4
         UNION ALL
-        SELECT n.nspname, string_agg(a.attname, ', ' ORDER BY a.attnum),
+        SELECT n.nspname, c.relname, string_agg(a.attname, ', ' ORDER BY a.attnum),
                CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(acl.grantee) END, 'UPDATE'
         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(a.attacl) acl
-        WHERE n.nspname = ANY(%s) AND c.relname = 'audit_log' AND c.relkind IN ('r', 'p')
+        WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND {audit_relation}
           AND a.attacl IS NOT NULL AND acl.privilege_type = 'UPDATE'
-        GROUP BY 1, 3
-        ORDER BY 1, 2 NULLS FIRST, 3
-        """,
+        GROUP BY 1, 2, 4
+        ORDER BY 1, 2, 3 NULLS FIRST, 4
+        """.replace("{audit_relation}", _AUDIT_RELATION),
         [schemas, schemas],
         using=using,
     )
     findings = []
-    for schema, columns, grantee, privileges in rows:
+    for schema, relation, columns, grantee, privileges in rows:
         role = _grantee(grantee)
-        table = _qualified(schema, "audit_log")
+        table = _qualified(schema, relation)
         if columns:
             what, fix = (
                 f"UPDATE on columns {columns} of",
@@ -694,7 +712,12 @@ def _audit_privilege_findings(schemas: list[str], using: str) -> list[Finding]:
                 "audit_log",
                 4,
                 "violation",
-                f"{grantee} holds {what} {schema}.audit_log, which must be append-only.",
+                f"{grantee} holds {what} {schema}.{relation}, which must be append-only"
+                + (
+                    " (a partition of its audit_log: named directly, it bypasses the parent's grants)."
+                    if relation != "audit_log"
+                    else "."
+                ),
                 fix,
             )
         )

@@ -181,7 +181,8 @@ STANDARD_AUDIT_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 def is_standard_audit_log(table: Table) -> bool:
     """Whether a table has exactly the standard audit columns, types and nullability."""
     found = tuple((c.name, c.type, c.not_null) for c in table.columns)
-    return found == STANDARD_AUDIT_COLUMNS and table.primary_key == ["id"]
+    # Partitioned by month, the key carries the partition key too (PostgreSQL requires it).
+    return found == STANDARD_AUDIT_COLUMNS and table.primary_key in (["id"], ["id", "occurred_at"])
 
 
 def render_schema(*, schema: str, owner: str, tables: dict[str, Table], enums: dict[str, list[str]]) -> str:

@@ -5,19 +5,19 @@ still render.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.admin.utils import quote
-from django.db import DatabaseError, models, router
+from django.db import models, router
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from apps.access import policy
-from apps.core.db import QUERY_CANCELED, isolated, sqlstate
+from apps.core import fanout
+from apps.core.db import QUERY_CANCELED, sqlstate
 from apps.core.display import admin_url, render_cell
 from apps.core.formatting import currency_joins
 from apps.services.actions import available_actions
@@ -128,8 +128,53 @@ def _ordering(panel: Panel, model: type[models.Model], user: Any) -> list[str]:
     return allowed if len(allowed) == len(panel.order_by) else [*allowed, "-pk"]
 
 
-def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) -> PanelResult | None:
-    """One panel's rows, or None when the staff member's role does not cover its schema."""
+@dataclass
+class PanelRead:
+    """A panel prepared on the caller's thread (permission, scope, masking decided): ``task``
+    only reads its rows, on any thread; ``finish`` renders them, on the caller's."""
+
+    result: PanelResult
+    task: fanout.Task[list[models.Model]]
+    fields: list[models.Field[Any, Any]]
+    kinds: dict[str, str]
+    user_id: str
+    facts: dict[str, Any]
+    user: Any
+
+    def finish(self, outcome: fanout.Outcome[list[models.Model]]) -> PanelResult:
+        """The rendered panel from its rows, or what went wrong reading them."""
+        result, panel = self.result, self.result.panel
+        result.elapsed_ms = outcome.elapsed_ms
+        if outcome.error is not None:
+            result.error = _unavailable(outcome.error, self.task.using)
+            return result
+        objects = outcome.value or []
+        opts = panel.get_model()._meta
+        for obj in objects[: panel.limit]:
+            cells = []
+            for f in self.fields:
+                kind = self.kinds[f.name]
+                cells.append(render_cell(obj, f, masked_kind=None if policy.sees(self.user, kind) else kind))
+            actions = [
+                (
+                    a,
+                    reverse(
+                        f"admin:{opts.app_label}_{opts.model_name}_act", args=[quote(str(obj.pk)), a.name]
+                    ),
+                )
+                for a in available_actions(self.user, obj)
+            ]
+            # The first cell opens the record, unless it is a link already (a relation such as a
+            # balance's account): a link inside a link is no link to a screen reader.
+            url = None if str(cells[0]).lstrip().startswith("<a ") else admin_url(opts.label, obj.pk)
+            result.rows.append({"cells": cells, "url": url, "actions": actions})
+        if panel.links_full_list and objects:
+            result.more_url = _changelist_url(panel.get_model(), panel.lookup(self.user_id, self.facts))
+        return result
+
+
+def prepare_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) -> PanelRead | None:
+    """One panel's read, ready to run, or None when the staff member's role does not cover its schema."""
     model = panel.get_model()
     opts = model._meta
     if not user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
@@ -139,33 +184,27 @@ def load_panel(panel: Panel, *, user_id: str, facts: dict[str, Any], user: Any) 
     result = PanelResult(panel, headers=[str(f.verbose_name) for f in fields])
     result.has_phi = policy.PHI in kinds.values()
     alias = router.db_for_read(model)
-    started = time.perf_counter()
-    try:
-        queryset = policy.scope(model._default_manager.all(), user).filter(**panel.lookup(user_id, facts))
-        # Amounts show in their currency: the row's, or its charge's/account's, joined here.
-        related = [*panel.related, *currency_joins(model)]
-        if related:
-            queryset = queryset.select_related(*related)
-        with isolated(alias):  # a failure stays inside this panel
-            objects = list(queryset.order_by(*_ordering(panel, model, user))[: panel.limit + 1])
-    except DatabaseError as exc:
-        result.error = _unavailable(exc, alias)
-        return result
-    finally:
-        result.elapsed_ms = (time.perf_counter() - started) * 1000
-    for obj in objects[: panel.limit]:
-        cells = []
-        for f in fields:
-            kind = kinds[f.name]
-            cells.append(render_cell(obj, f, masked_kind=None if policy.sees(user, kind) else kind))
-        actions = [
-            (a, reverse(f"admin:{opts.app_label}_{opts.model_name}_act", args=[quote(str(obj.pk)), a.name]))
-            for a in available_actions(user, obj)
-        ]
-        # The first cell opens the record, unless it is a link already (a relation such as a
-        # balance's account): a link inside a link is no link to a screen reader.
-        url = None if str(cells[0]).lstrip().startswith("<a ") else admin_url(opts.label, obj.pk)
-        result.rows.append({"cells": cells, "url": url, "actions": actions})
-    if panel.links_full_list and objects:
-        result.more_url = _changelist_url(model, panel.lookup(user_id, facts))
-    return result
+    queryset = policy.scope(model._default_manager.all(), user).filter(**panel.lookup(user_id, facts))
+    # Amounts show in their currency: the row's, or its charge's/account's, joined here.
+    related = [*panel.related, *currency_joins(model)]
+    if related:
+        queryset = queryset.select_related(*related)
+    limited = queryset.order_by(*_ordering(panel, model, user))[: panel.limit + 1]
+    task: fanout.Task[list[models.Model]] = fanout.queryset_task(panel.key, limited.using(alias))
+    return PanelRead(result, task, fields, kinds, user_id, facts, user)
+
+
+def load_panels(
+    panels: Sequence[Panel],
+    *,
+    user_id: str,
+    facts: dict[str, Any],
+    user: Any,
+    extra: Sequence[fanout.Task[Any]] = (),
+) -> tuple[list[PanelResult], list[fanout.Outcome[Any]]]:
+    """The panels this staff member may see, their schemas read concurrently (apps.core.fanout),
+    together with ``extra`` tasks (the page's other reads); returns the panels in order and the
+    extra tasks' outcomes. A panel that fails or does not answer in time says why; the others render."""
+    reads = [r for r in (prepare_panel(p, user_id=user_id, facts=facts, user=user) for p in panels) if r]
+    outcomes = fanout.fan_out([*(r.task for r in reads), *extra])
+    return [r.finish(o) for r, o in zip(reads, outcomes, strict=False)], outcomes[len(reads) :]

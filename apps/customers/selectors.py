@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 
 from apps.access import policy
-from apps.customers.panels import PANELS, PanelResult, load_panel
+from apps.customers.panels import PANELS, PanelResult, load_panels
 from apps.explorer import selectors as audit
 from apps.explorer.query import AuditQuery
 from apps.identity.models import User
@@ -24,6 +24,8 @@ class CustomerPage:
     panels: list[PanelResult] = field(default_factory=list)
     audit_rows: list[Any] = field(default_factory=list)
     audit_error: str | None = None
+    #: Services whose audit logs did not answer in time (their events are missing here).
+    audit_unanswered: list[str] = field(default_factory=list)
 
     @property
     def phi_panels(self) -> list[str]:
@@ -47,14 +49,18 @@ def customer_page(*, customer_record: Any, staff: Any) -> CustomerPage:
         "brand_id": customer_record.brand_id,
     }
     page = CustomerPage(user=customer_record, facts=facts)
-    for panel in PANELS:
-        result = load_panel(panel, user_id=user_id, facts=facts, user=staff)
-        if result is not None:
-            page.panels.append(result)
+    # Every panel's schema and every audit log in one fan-out: the page costs its slowest source.
+    plan = audit.plan_audit_page(
+        query=AuditQuery(subject_id=user_id, entity_type="user"), user=staff, limit=AUDIT_ROWS
+    )
+    page.panels, audit_outcomes = load_panels(
+        PANELS, user_id=user_id, facts=facts, user=staff, extra=plan.tasks
+    )
     try:
-        page.audit_rows = audit.audit_page(
-            query=AuditQuery(subject_id=user_id, entity_type="user"), user=staff, limit=AUDIT_ROWS
-        ).rows
+        assembled = plan.assemble(audit_outcomes)
     except DatabaseError as exc:
         page.audit_error = f"The audit logs are unavailable right now ({type(exc).__name__})."
+    else:
+        page.audit_rows = assembled.rows
+        page.audit_unanswered = assembled.unanswered
     return page

@@ -13,7 +13,7 @@ import datetime as dt
 import heapq
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -26,6 +26,7 @@ from django.db.models.functions import Cast
 
 from apps.access import policy
 from apps.access.policy import allowed_brands
+from apps.core import fanout
 from apps.core.models import PlatformJSONDecoder
 from apps.core.types import StaffUser
 from apps.explorer.cursor import Position
@@ -106,6 +107,8 @@ class AuditPage:
     rows: list[AuditRow]
     next_position: Position | None
     sources: list[AuditSource] = field(default_factory=list)
+    #: Sources that did not answer before the page's deadline: their events are missing here.
+    unanswered: list[str] = field(default_factory=list)
 
 
 def _filtered(
@@ -150,11 +153,14 @@ def matching(
 
 
 def _before(queryset: models.QuerySet[models.Model], position: Position) -> models.QuerySet[models.Model]:
-    # A row comparison is what lets PostgreSQL start the index scan right at the cursor.
+    # A row comparison is what lets PostgreSQL start the index scan right at the cursor; the
+    # redundant bound on occurred_at alone is what lets it prune the newer months of a
+    # partitioned audit_log (the planner does not prune on a row comparison).
     return queryset.filter(
         RawSQL(
             "(occurred_at, id) < (%s, %s)", (position.occurred_at, position.id), output_field=BooleanField()
-        )
+        ),
+        occurred_at__lte=position.occurred_at,
     )
 
 
@@ -167,13 +173,47 @@ def _newest_first(row: AuditRow) -> tuple[dt.datetime, uuid.UUID]:
     return (row.occurred_at, row.id)
 
 
-def audit_page(
+@dataclass
+class AuditPagePlan:
+    """One page's reads, prepared on the caller's thread (brands and sources decided): run
+    ``tasks`` (``apps.core.fanout``, possibly with other reads of the same page), then
+    ``assemble`` their outcomes, in the tasks' order."""
+
+    user: StaffUser
+    sources: list[AuditSource]
+    tasks: list[fanout.Task[list[dict[str, Any]]]]
+    limit: int
+
+    def assemble(self, outcomes: Sequence[fanout.Outcome[list[dict[str, Any]]]]) -> AuditPage:
+        """Merged newest first and masked; a source that timed out is named in ``unanswered``,
+        any other database error is raised."""
+        candidates: list[AuditRow] = []
+        unanswered: list[str] = []
+        by_name = {source.name: source for source in self.sources}
+        for outcome in outcomes:
+            if outcome.timed_out:
+                unanswered.append(outcome.task.key)
+                continue
+            candidates.extend(_rows(by_name[outcome.task.key], outcome.result()))
+        candidates.sort(key=_newest_first, reverse=True)
+        masker = _Masker(self.user)
+        rows = [masker.apply(row) for row in candidates[: self.limit]]
+        more = len(candidates) > self.limit
+        return AuditPage(
+            rows=rows,
+            next_position=rows[-1].position if more and rows else None,
+            sources=self.sources,
+            unanswered=unanswered,
+        )
+
+
+def plan_audit_page(
     *, query: AuditQuery, user: StaffUser, after: Position | None = None, limit: int = PAGE_SIZE
-) -> AuditPage:
-    """One page of events, newest first, starting strictly after ``after``."""
+) -> AuditPagePlan:
+    """The reads of ``audit_page``, one task per source that can match, not run yet."""
     brands = allowed_brands(user)
     sources = sources_for(user, query.services)
-    candidates: list[AuditRow] = []
+    tasks: list[fanout.Task[list[dict[str, Any]]]] = []
     # With a subject, entity_type narrows only the "about" half (see below).
     base_query = replace(query, entity_type="") if query.subject_id else query
     for source in sources:
@@ -193,18 +233,28 @@ def audit_page(
             values = by.union(about[: limit + 1], all=True).order_by("-occurred_at", "-id")[: limit + 1]
         else:
             values = ordered[: limit + 1]
-        candidates.extend(_rows(source, values))
-    candidates.sort(key=_newest_first, reverse=True)
-    masker = _Masker(user)
-    rows = [masker.apply(row) for row in candidates[:limit]]
-    more = len(candidates) > limit
-    return AuditPage(rows=rows, next_position=rows[-1].position if more and rows else None, sources=sources)
+        tasks.append(fanout.queryset_task(source.name, values))
+    return AuditPagePlan(user=user, sources=sources, tasks=tasks, limit=limit)
 
 
-def request_story(*, request_id: str, user: StaffUser, limit: int = STORY_LIMIT) -> list[AuditRow]:
-    """Every event sharing one request_id, across services, oldest first: one action's story."""
+def audit_page(
+    *, query: AuditQuery, user: StaffUser, after: Position | None = None, limit: int = PAGE_SIZE
+) -> AuditPage:
+    """One page of events, newest first, starting strictly after ``after``.
+
+    The sources are read concurrently (apps.core.fanout); a source that does not answer before
+    the page's deadline is left out and named in ``unanswered``, any other database error is
+    raised as before. Scoping and masking happen on the caller's thread.
+    """
+    plan = plan_audit_page(query=query, user=user, after=after, limit=limit)
+    return plan.assemble(fanout.fan_out(plan.tasks))
+
+
+def request_story(*, request_id: str, user: StaffUser, limit: int = STORY_LIMIT) -> AuditPage:
+    """Every event sharing one request_id, across services, oldest first: one action's story
+    (``unanswered``: the services that did not answer in time)."""
     page = audit_page(query=AuditQuery(request_id=request_id), user=user, limit=limit)
-    return sorted(page.rows, key=_newest_first)
+    return replace(page, rows=sorted(page.rows, key=_newest_first), next_position=None)
 
 
 # Export rows are plain tuples starting (occurred_at, id) so streams merge by tuple order without

@@ -77,6 +77,7 @@ def index(request: StaffRequest, *, preset: dict[str, str] | None = None, headin
         first_url="?" + query_string if after else None,
         query_string=query_string,
         all_services=source_names(),
+        unanswered=page.unanswered,
     )
     return TemplateResponse(request, "explorer/index.html", context)
 
@@ -86,11 +87,17 @@ def request_view(request: StaffRequest, request_id: str) -> HttpResponse:
     _require_sources(request)
     if len(request_id) > 256:
         return _bad_request(request, "That request id is too long to be one.")
-    rows = selectors.request_story(request_id=request_id, user=request.user)
+    story = selectors.request_story(request_id=request_id, user=request.user)
+    rows = story.rows
     _log_phi_rows(request, rows, where="audit request story", filters={"request_id": request_id})
     services = sorted({row.source for row in rows})
     context = _context(
-        request, title=f"Request {request_id}", rows=rows, request_id=request_id, story_services=services
+        request,
+        title=f"Request {request_id}",
+        rows=rows,
+        request_id=request_id,
+        story_services=services,
+        unanswered=story.unanswered,
     )
     return TemplateResponse(request, "explorer/story.html", context)
 

@@ -25,6 +25,10 @@ from backoffice.platform_schemas import READONLY_ROLE, SCHEMAS, ServiceSchema, g
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 AUDIT_LOG_TEMPLATE = SQL_DIR / "_audit_log.sql"
+# The same table as monthly range partitions on occurred_at (``migrate(..., partitioned=True)``).
+# Either layout is accepted as an applied 0000_audit_log: it is chosen once, when the schema is built.
+AUDIT_LOG_PARTITIONED_TEMPLATE = SQL_DIR / "_audit_log_partitioned.sql"
+AUDIT_LOG_VERSION = "0000_audit_log"
 
 # Read-only sessions for the back-office roles, enforced by the server whatever the client or
 # pooler sends: these survive PgBouncer/RDS Proxy, which may drop startup parameters.
@@ -50,9 +54,11 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-def migrations_for(schema: ServiceSchema) -> list[Migration]:
-    """Every migration of one schema, in the order it must be applied."""
-    found = [Migration(schema.name, "0000_audit_log", AUDIT_LOG_TEMPLATE.read_text())]
+def migrations_for(schema: ServiceSchema, *, partitioned: bool = False) -> list[Migration]:
+    """Every migration of one schema, in the order it must be applied (``partitioned``: its
+    audit_log as monthly range partitions)."""
+    template = AUDIT_LOG_PARTITIONED_TEMPLATE if partitioned else AUDIT_LOG_TEMPLATE
+    found = [Migration(schema.name, AUDIT_LOG_VERSION, template.read_text())]
     directory = SQL_DIR / schema.name
     for path in sorted(directory.glob("[0-9][0-9][0-9][0-9]_*.sql")):
         found.append(Migration(schema.name, path.stem, path.read_text()))
@@ -126,10 +132,12 @@ def migrate(
     *,
     schemas: Iterable[str] | None = None,
     on_apply: Callable[[Migration], None] | None = None,
+    partitioned: bool = False,
 ) -> list[Migration]:
     """Apply every pending migration of the given schemas (all by default); return what ran.
 
-    ``conn`` must be a superuser connection in autocommit mode.
+    ``conn`` must be a superuser connection in autocommit mode. ``partitioned`` builds a new
+    schema's audit_log as monthly range partitions; an audit_log already built keeps its layout.
     """
     chosen = [get_schema(name) for name in schemas] if schemas else list(SCHEMAS)
     bootstrap_roles(conn, SCHEMAS)
@@ -137,10 +145,10 @@ def migrate(
     ran: list[Migration] = []
     for schema in chosen:
         _ensure_schema(conn, schema)
-        for migration in migrations_for(schema):
+        for migration in migrations_for(schema, partitioned=partitioned):
             key = (migration.schema, migration.version)
             if key in applied:
-                if applied[key] != migration.checksum:
+                if applied[key] not in _accepted_checksums(migration):
                     raise MigrationError(
                         f"{migration.schema}/{migration.version} was changed after it was applied. "
                         "Migrations are forward-only: restore the file and add a new numbered migration."
@@ -151,6 +159,25 @@ def migrate(
             if on_apply:
                 on_apply(migration)
     return ran
+
+
+def _accepted_checksums(migration: Migration) -> set[str]:
+    if migration.version != AUDIT_LOG_VERSION:
+        return {migration.checksum}
+    return {
+        Migration(migration.schema, migration.version, template.read_text()).checksum
+        for template in (AUDIT_LOG_TEMPLATE, AUDIT_LOG_PARTITIONED_TEMPLATE)
+    }
+
+
+def audit_logs_partitioned(conn: psycopg.Connection) -> dict[str, bool]:
+    """Each service schema's audit_log: whether it is a partitioned table (relkind 'p')."""
+    rows = conn.execute(
+        "SELECT n.nspname, c.relkind = 'p' FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relname = 'audit_log' AND n.nspname = ANY(%s)",
+        [[s.name for s in SCHEMAS]],
+    )
+    return dict(rows.fetchall())
 
 
 def _apply(conn: psycopg.Connection, schema: ServiceSchema, migration: Migration) -> None:

@@ -53,9 +53,17 @@ def migrate_cluster(
     database: str | None = None,
     schemas: list[str] | None = None,
     on_apply: Callable[[migrator.Migration], None] | None = None,
+    partitioned: bool = False,
 ) -> list[migrator.Migration]:
+    """Apply pending migrations; ``partitioned`` builds new audit logs as monthly partitions."""
     with connect_admin(admin_url, database=database) as conn:
-        return migrator.migrate(conn, schemas=schemas, on_apply=on_apply)
+        return migrator.migrate(conn, schemas=schemas, on_apply=on_apply, partitioned=partitioned)
+
+
+def audit_log_layout(*, admin_url: str, database: str | None = None) -> dict[str, bool]:
+    """Each service schema's audit_log: True when it is partitioned."""
+    with connect_admin(admin_url, database=database) as conn:
+        return migrator.audit_logs_partitioned(conn)
 
 
 def seed_cluster(

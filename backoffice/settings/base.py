@@ -205,6 +205,18 @@ STORAGES = {
 
 # --- the back-office's own options ----------------------------------------------------------
 PHI_REVEAL_MINUTES = env.int("PHI_REVEAL_MINUTES", default=15)
+# Pages that read every schema (the explorer, the customer page) read them concurrently
+# (apps.core.fanout): at most PLATFORM_FANOUT_WORKERS at once (1: one after another), each on its
+# own connection, and a source still running PLATFORM_FANOUT_TIMEOUT_MS after the page started
+# is cancelled and named on the page. Keep the timeout under PLATFORM_STATEMENT_TIMEOUT_MS (0: none).
+# A worker's connection lasts one task: without a pool (PLATFORM_POOL_MAX_SIZE) or a pooler each
+# source pays a new connection, measured slower than reading the schemas one after another on
+# warm connections (SCALING.md). So fan-out is on by default only with a pool; set it explicitly
+# behind PgBouncer.
+PLATFORM_FANOUT_WORKERS = env.int(
+    "PLATFORM_FANOUT_WORKERS", default=8 if env.int("PLATFORM_POOL_MAX_SIZE", default=0) > 0 else 1
+)
+PLATFORM_FANOUT_TIMEOUT_MS = env.int("PLATFORM_FANOUT_TIMEOUT_MS", default=4000)
 AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=1_000_000)
 # The command palette (Ctrl-K): lookups per staff member per minute (0: no limit).
 PALETTE_RATE_LIMIT = env.int("PALETTE_RATE_LIMIT", default=120)

@@ -29,6 +29,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Every page that fans out does so in the suite, as in production with a pool (apps.core.fanout);
+# tests/core/test_fanout.py compares it with PLATFORM_FANOUT_WORKERS=1, role by role.
+PLATFORM_FANOUT_WORKERS = 8
+
 REFCLUSTER_ADMIN_URL = REFCLUSTER_ADMIN_URL or embedded.ADMIN_URL
 _cluster = parse_url(REFCLUSTER_ADMIN_URL)
 TEST_CLUSTER_NAME = f"test_{_cluster['NAME']}"

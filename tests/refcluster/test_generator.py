@@ -102,3 +102,42 @@ def test_the_generator_is_deterministic_and_the_seed_matters(fresh_cluster):
     assert fingerprints[1] == table_fingerprints(fresh_cluster)  # same seed: byte-identical rows
     changed = [t for t in fingerprints[1] if fingerprints[1][t] != fingerprints[2][t]]
     assert len(changed) > len(fingerprints[1]) // 2  # another seed: other data
+
+
+def test_partitioned_seed_holds_the_same_audit_rows_in_monthly_partitions(fresh_cluster):
+    from django.core.management import CommandError, call_command
+
+    from apps.refcluster import migrator
+
+    name = f"{settings.TEST_CLUSTER_NAME}_part"
+    call_command("cluster_seed", "--scale", "test", "--database", name, "--fresh", "--partitioned")
+    try:
+        with services.connect_admin(settings.REFCLUSTER_ADMIN_URL, database=name) as conn:
+            assert migrator.audit_logs_partitioned(conn) == dict.fromkeys(SCHEMA_NAMES, True)
+            for schema in ("commerce", "identity", "jobs"):
+                digest = f"SELECT md5(string_agg(a::text, ',' ORDER BY id)) FROM {schema}.audit_log a"
+                assert conn.execute(digest).fetchone() == fresh_cluster.execute(digest).fetchone()
+            months = conn.execute(
+                "SELECT count(*) FROM pg_inherits WHERE inhparent = 'commerce.audit_log'::regclass"
+            ).fetchone()[0]
+            assert months > 12
+            # Append-only on every partition, not only the parent.
+            writable = conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid "
+                "WHERE i.inhparent = 'commerce.audit_log'::regclass "
+                "AND has_table_privilege('svc_commerce', c.oid, 'UPDATE')"
+            ).fetchall()
+            assert writable == []
+        # A plain cluster is not silently kept when partitions were asked for.
+        call_command("cluster_seed", "--scale", "test", "--database", f"{settings.TEST_CLUSTER_NAME}_gen")
+        with pytest.raises(CommandError, match="already built unpartitioned"):
+            call_command(
+                "cluster_seed",
+                "--scale",
+                "test",
+                "--database",
+                f"{settings.TEST_CLUSTER_NAME}_gen",
+                "--partitioned",
+            )
+    finally:
+        services.drop_database(admin_url=settings.REFCLUSTER_ADMIN_URL, name=name)

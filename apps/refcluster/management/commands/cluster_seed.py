@@ -17,9 +17,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fresh", action="store_true", help="Drop and rebuild the cluster database before seeding."
         )
+        parser.add_argument(
+            "--partitioned",
+            action="store_true",
+            help="Build every audit_log as monthly range partitions on occurred_at (a new cluster: with --fresh).",
+        )
 
     def handle(
-        self, *args: object, scale: str, seed: int, database: str | None, fresh: bool, **options: object
+        self,
+        *args: object,
+        scale: str,
+        seed: int,
+        database: str | None,
+        fresh: bool,
+        partitioned: bool,
+        **options: object,
     ) -> None:
         admin_url = settings.REFCLUSTER_ADMIN_URL
         if not admin_url:
@@ -27,7 +39,18 @@ class Command(BaseCommand):
         if fresh:
             name = database or services.parse_url(admin_url)["NAME"]
             services.create_database(admin_url=admin_url, name=name, replace=True)
-        services.migrate_cluster(admin_url=admin_url, database=database)
+        services.migrate_cluster(admin_url=admin_url, database=database, partitioned=partitioned)
+        if partitioned:
+            plain = [
+                s
+                for s, p in services.audit_log_layout(admin_url=admin_url, database=database).items()
+                if not p
+            ]
+            if plain:
+                raise CommandError(
+                    f"The audit logs of {', '.join(sorted(plain))} were already built unpartitioned; "
+                    "add --fresh to rebuild the cluster partitioned."
+                )
 
         started = time.monotonic()
         with tqdm(total=len(generator.steps(generator.SCALES[scale])), unit="step", disable=None) as bar:
