@@ -232,6 +232,9 @@ def iter_export_rows(
     no transaction, no server-side cursor, no snapshot. So an export of any length works behind
     a transaction-mode pooler (PgBouncer, RDS Proxy) and is never cancelled by a replica's
     recovery for holding back its replay (and a chunk it does cancel is retried, apps.core.db).
+    Each chunk reads its own snapshot: a row committed during the export with a time older than
+    a source's position is not in it (audit logs are append-only and arrive nearly in time
+    order; the old one-snapshot-per-schema export could not run behind a pooler).
     """
     brands = allowed_brands(user)
     found = [(s, _filtered(s, query, brands)) for s in sources_for(user, query.services)]
