@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format stop seed-large serve bench load clean browser-deps node-deps
+.PHONY: install demo test lint format stop seed-large serve bench load clean browser-deps node-deps install-pgbouncer
 
 install: $(STAMP)
 
@@ -14,10 +14,12 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-demo: install
+# PLATFORM_REPLICA=1 reads the platform from a streaming standby; PGBOUNCER=1 goes through
+# PgBouncer in transaction mode (installed here when asked for). See SCALING.md.
+demo: install $(if $(filter 1 true yes,$(PGBOUNCER)),install-pgbouncer)
 	$(BIN)/python manage.py demo
 
-test: install lint browser-deps node-deps
+test: install lint browser-deps node-deps install-pgbouncer
 	$(BIN)/pytest
 
 # Debian's Chromium and ChromeDriver for tests/browser (no browser download). Skipped when both
@@ -35,6 +37,14 @@ node_modules/.package-lock.json: package-lock.json
 	command -v npm >/dev/null || (apt-get update && apt-get install -y --no-install-recommends nodejs npm)
 	npm ci --no-audit --no-fund
 	touch $@
+
+# Debian's PgBouncer (backoffice/pgbouncer.py runs it: PGBOUNCER=1, tests/replica). Pinned to the
+# 1.18 series of Debian 12 (tested: 1.18.0-1+deb12u1); security updates of that series still
+# install. Skipped when pgbouncer is installed. As for the browser: a failed install (no root)
+# does not stop `make test`; the PgBouncer tests then skip, or fail under CI=true.
+PGBOUNCER_VERSION := 1.18.*
+install-pgbouncer:
+	-command -v pgbouncer >/dev/null || test -x /usr/sbin/pgbouncer || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends 'pgbouncer=$(PGBOUNCER_VERSION)')
 
 # mypy's Django plugin loads the test settings, which start nothing on import (the embedded
 # PostgreSQL starts with the first connection). Configuration: pyproject.toml, [tool.mypy].
@@ -55,8 +65,11 @@ serve: install
 	DJANGO_DEBUG=false LOG_FORMAT=json $(BIN)/python manage.py migrate --noinput -v0
 	DJANGO_DEBUG=false LOG_FORMAT=json DJANGO_SETTINGS_MODULE=backoffice.settings.local $(BIN)/gunicorn backoffice.wsgi -c gunicorn.conf.py
 
-# Benchmarks (run them on the large seed): medians and ratios, then a bounded load run.
-bench: install
+# Benchmarks (run them on the large seed): medians and ratios, then a bounded load run. Our own
+# database is migrated first (the benches log in staff), so a fresh clone needs only seed-large.
+bench: install install-pgbouncer
+	$(BIN)/python manage.py migrate --noinput -v0
+	$(BIN)/python manage.py bench_export
 	$(BIN)/python manage.py bench_changelists
 	$(BIN)/python manage.py bench_changelists --all
 	$(BIN)/python manage.py bench_audit
@@ -65,7 +78,8 @@ bench: install
 	$(BIN)/python manage.py bench_stream
 	$(BIN)/python manage.py bench_fanout
 
-load: install
+# Through PgBouncer (transaction mode) to the streaming standby, as production reads the platform.
+load: install install-pgbouncer
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-bench.txt
 	benchmarks/load.sh
 

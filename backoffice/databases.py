@@ -39,12 +39,15 @@ def url_variable(alias: str) -> str:
 def parse_url(url: str) -> dict[str, Any]:
     """A django-environ URL as a settings dict, with a Unix-socket ``?host=`` moved into HOST.
 
-    An ``embedded://role@/database`` URL gets the embedded server's engine and no HOST.
+    An ``embedded://role@/database`` URL gets the embedded server's engine, no HOST, and its
+    route (primary or standby, direct or through PgBouncer) in EMBEDDED_SERVER/EMBEDDED_POOLER.
     """
     config = environ.Env.db_url_config(url, engine=embedded.ENGINE if embedded.is_embedded(url) else None)
     options = config.setdefault("OPTIONS", {})
     if not config.get("HOST") and "host" in options:
         config["HOST"] = options.pop("host")
+    if embedded.is_embedded(url):
+        config.update(embedded.take_route(options))
     return config
 
 
@@ -58,8 +61,9 @@ def url_of(config: dict[str, Any]) -> str:
 
     For a database in the embedded server, this finds its socket, starting the server if needed.
     """
-    host = config.get("HOST") or (embedded.socket_dir() if is_embedded(config) else "")
-    port = str(config.get("PORT") or "")
+    server = embedded.server_of(config) if is_embedded(config) and not config.get("HOST") else None
+    host = config.get("HOST") or (server.socket_dir if server else "")
+    port = str(config.get("PORT") or (server.port if server and server.port else ""))
     if host.startswith("/"):  # a Unix socket directory
         query = f"?host={host}" + (f"&port={port}" if port else "")
         return f"postgresql://{config['USER']}@/{config['NAME']}{query}"
@@ -74,13 +78,13 @@ def platform_alias(
     conn_max_age: int,
     pool: bool | dict[str, Any],
     startup_options: bool,
+    transaction_pooler: bool = False,
 ) -> dict[str, Any]:
     """Settings for one platform alias.
 
     ``startup_options`` sends ``default_transaction_read_only`` and ``statement_timeout`` as
-    connection startup parameters. PgBouncer in transaction mode rejects or ignores these, so a
-    deployment behind it turns them off and relies on the same settings stored on the role
-    (``ALTER ROLE ... SET``), which the reference cluster does and a pooler cannot strip.
+    connection startup parameters. ``transaction_pooler`` says a transaction-mode pooler
+    (PgBouncer, RDS Proxy) stands between us and the server: see :func:`behind_pooler`.
     """
     config = parse_url(url)
     options = config["OPTIONS"]
@@ -89,6 +93,7 @@ def platform_alias(
         options["options"] = (
             f"-c default_transaction_read_only=on -c statement_timeout={statement_timeout_ms}"
         )
+    behind_pooler(config, transaction_pooler)
     if pool:
         options["pool"] = pool
         conn_max_age = 0  # Django refuses persistent connections together with a pool.
@@ -101,22 +106,47 @@ def platform_alias(
     return config
 
 
+def behind_pooler(config: dict[str, Any], pooled: bool) -> None:
+    """Make (or unmake) an alias's settings safe behind a transaction-mode pooler.
+
+    Behind PgBouncer in transaction mode each transaction may run on another server connection,
+    shared with other clients, so nothing may outlive a transaction: no startup parameters (the
+    pooler refuses ``options``; the read-only session and statement timeout come from the role,
+    ``ALTER ROLE ... SET``, which the reference cluster sets and a pooler cannot strip), no
+    prepared statements (psycopg's ``prepare_threshold: None``), no server-side cursors (Django's
+    DISABLE_SERVER_SIDE_CURSORS).
+    """
+    options = config.setdefault("OPTIONS", {})
+    if pooled:
+        options.pop("options", None)
+        options["prepare_threshold"] = None
+    else:
+        options.pop("prepare_threshold", None)
+    config["DISABLE_SERVER_SIDE_CURSORS"] = pooled
+    config["TRANSACTION_POOLER"] = pooled
+
+
 def platform_databases(
     env: environ.Env,
     *,
     default_url: str | None,
     default_schema_url: dict[str, str] | None = None,
+    pooled: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Every platform alias, each from PLATFORM_DATABASE_URL or PLATFORM_DATABASE_URL_<SCHEMA>.
 
     With PLATFORM_DATABASE_URL unset, ``default_url`` stands in for it and ``default_schema_url``
     gives a schema its own default; with it set, a schema without its own URL uses it.
+    ``pooled`` (PGBOUNCER=1: the default URLs go through the embedded PgBouncer) makes
+    PLATFORM_TRANSACTION_POOLER default to true.
     """
+    pooler = env.bool("PLATFORM_TRANSACTION_POOLER", default=pooled)
     common = {
         "statement_timeout_ms": env.int("PLATFORM_STATEMENT_TIMEOUT_MS", default=5000),
         "conn_max_age": env.int("PLATFORM_CONN_MAX_AGE", default=60),
         "pool": _pool_setting(env),
-        "startup_options": env.bool("PLATFORM_STARTUP_OPTIONS", default=True),
+        "transaction_pooler": pooler,
+        "startup_options": env.bool("PLATFORM_STARTUP_OPTIONS", default=not pooler),
     }
     base_url = env.str("PLATFORM_DATABASE_URL", default="")
     schema_defaults = {} if base_url else (default_schema_url or {})

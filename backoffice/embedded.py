@@ -11,6 +11,11 @@ stopped when the last process that asked for it exits (pgserver counts the handl
 
 The server listens on a Unix socket only and trusts local connections, so roles matter
 (the read-only roles really are read-only) but passwords do not.
+
+An ``embedded://`` URL may also say where to connect (its query): ``server=replica`` for the
+streaming standby (backoffice.replica) instead of the primary, ``pooler=pgbouncer`` for PgBouncer
+in transaction mode in front of that server (backoffice.pgbouncer). Each is started, like the
+primary, by the first connection that needs it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +42,35 @@ SUPERUSER = "postgres"
 # The URL scheme and the Django engine of a database in the embedded server.
 SCHEME = "embedded"
 ENGINE = "backoffice.embedded_backend"
+# Where an embedded URL connects: the primary (writes: services, seeding) or its standby (reads).
+PRIMARY, REPLICA = "primary", "replica"
+PGBOUNCER = "pgbouncer"
+# The keys an embedded alias's settings carry its route in (parse_url moves them out of OPTIONS).
+SERVER_KEY, POOLER_KEY = "EMBEDDED_SERVER", "EMBEDDED_POOLER"
 
 
-def url(*, user: str, database: str) -> str:
+def url(*, user: str, database: str, server: str = PRIMARY, pooled: bool = False) -> str:
     """An ``embedded://`` URL: that role and database in the embedded server, wherever it listens."""
-    return f"{SCHEME}://{user}@/{database}"
+    route = {"server": server} if server != PRIMARY else {}
+    if pooled:
+        route["pooler"] = PGBOUNCER
+    return f"{SCHEME}://{user}@/{database}" + (f"?{urlencode(route)}" if route else "")
 
 
-def readonly_url(role: str) -> str:
+def readonly_url(role: str, *, server: str = PRIMARY, pooled: bool = False) -> str:
     """A read-only role's URL of the embedded reference cluster."""
-    return url(user=role, database=CLUSTER_DATABASE)
+    return url(user=role, database=CLUSTER_DATABASE, server=server, pooled=pooled)
+
+
+def take_route(options: dict[str, Any]) -> dict[str, Any]:
+    """Move an embedded URL's route (``server``, ``pooler``) out of libpq options into settings keys."""
+    server = options.pop("server", PRIMARY)
+    pooler = options.pop("pooler", "")
+    if server not in (PRIMARY, REPLICA) or pooler not in ("", PGBOUNCER):
+        raise ValueError(
+            f"an embedded URL's server is primary or replica, its pooler pgbouncer: {server!r}, {pooler!r}"
+        )
+    return {SERVER_KEY: server, POOLER_KEY: pooler == PGBOUNCER}
 
 
 OWN_URL = url(user=OWN_ROLE, database=OWN_DATABASE)
@@ -59,9 +84,11 @@ def is_embedded(database_url: str) -> bool:
 @dataclass(frozen=True)
 class EmbeddedServer:
     socket_dir: str
+    port: int | None = None  # None: PostgreSQL's default (5432)
 
     def url(self, *, user: str, database: str) -> str:
-        return f"postgresql://{user}@/{database}?host={self.socket_dir}"
+        port = f"&port={self.port}" if self.port else ""
+        return f"postgresql://{user}@/{database}?host={self.socket_dir}{port}"
 
 
 _server: EmbeddedServer | None = None
@@ -70,9 +97,30 @@ _server_lock = threading.Lock()  # the first connections of a process may come f
 
 def socket_dir() -> str:
     """The embedded server's Unix socket directory (under ``settings.VAR_DIR``), starting it if needed."""
+    return server_for().socket_dir
+
+
+def server_for(*, server: str = PRIMARY, pooled: bool = False) -> EmbeddedServer:
+    """Where to connect for a route (under ``settings.VAR_DIR``), starting what it needs."""
     from django.conf import settings
 
-    return ensure_server(Path(settings.VAR_DIR)).socket_dir
+    var_dir = Path(settings.VAR_DIR)
+    if pooled:
+        from backoffice.pgbouncer import ensure_pgbouncer
+
+        return ensure_pgbouncer(var_dir, upstream=server)
+    if server == REPLICA:
+        from backoffice.replica import ensure_replica
+
+        return ensure_replica(var_dir)
+    return ensure_server(var_dir)
+
+
+def server_of(settings_dict: dict[str, Any]) -> EmbeddedServer:
+    """Where an embedded alias connects (its route keys; the primary, directly, by default)."""
+    return server_for(
+        server=settings_dict.get(SERVER_KEY, PRIMARY), pooled=settings_dict.get(POOLER_KEY, False)
+    )
 
 
 def resolve(database_url: str) -> str:
@@ -81,8 +129,11 @@ def resolve(database_url: str) -> str:
     if not is_embedded(database_url):
         return database_url
     parts = urlsplit(database_url)
-    resolved = f"postgresql://{parts.username}@/{parts.path.lstrip('/')}?host={socket_dir()}"
-    return f"{resolved}&{parts.query}" if parts.query else resolved
+    options = dict(parse_qsl(parts.query))
+    route = take_route(options)
+    target = server_for(server=route[SERVER_KEY], pooled=route[POOLER_KEY])
+    resolved = target.url(user=parts.username or "", database=parts.path.lstrip("/"))
+    return f"{resolved}&{urlencode(options)}" if options else resolved
 
 
 def ensure_server(var_dir: Path) -> EmbeddedServer:
@@ -181,7 +232,13 @@ def _ensure_databases(server: EmbeddedServer) -> None:
 
 
 def stop_server(var_dir: Path) -> bool:
-    """Stop the embedded server if it runs, whoever started it. Returns whether it ran."""
+    """Stop the embedded server (and its standby and PgBouncer) if it runs, whoever started it.
+    Returns whether it ran."""
+    from backoffice.pgbouncer import stop_pgbouncer
+    from backoffice.replica import stop_replica
+
+    stop_pgbouncer(var_dir)
+    stop_replica(var_dir)
     pgdata = var_dir / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False

@@ -10,3 +10,10 @@ class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
     verbose_name = "Back-office core"
+
+    def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from apps.core.db import install_platform_wrappers
+
+        connection_created.connect(install_platform_wrappers, dispatch_uid="core.platform_wrappers")

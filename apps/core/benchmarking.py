@@ -8,9 +8,23 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from django.db import connections
+from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from apps.core.routers import is_platform_alias
+
+
+def require_migrated() -> None:
+    """Stop a benchmark with a clear message when our own database is not migrated (the benches
+    log staff in: a fresh clone has no auth_user until ``migrate`` runs; ``make bench`` does)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError(
+            "The back-office's own database is not migrated: run `python manage.py migrate` first "
+            "(`make bench` does)."
+        )
 
 
 def median_ms(fn: Callable[[], Any], runs: int) -> float:

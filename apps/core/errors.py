@@ -1,6 +1,7 @@
 """Error pages: 400, 403 and 404 inside the back-office's frame (navigation, header, user links,
 or a login link for a visitor) with a next step and the request id to quote, and a 500 handler
-for which a database that is down or full is a clear 503, never a stack trace."""
+for which a database that is down or full, or a read the platform's replica kept cancelling, is
+a clear 503, never a stack trace."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.html import format_html
 
+from apps.core.db import RecoveryConflict, is_recovery_conflict
 from apps.core.params import InvalidParameter
 
 
@@ -96,6 +98,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """Django calls this while handling the exception, so sys.exception() is the cause."""
     exception = sys.exception()
     reference = getattr(request, "request_id", "")
+    if isinstance(exception, RecoveryConflict) or (exception is not None and is_recovery_conflict(exception)):
+        # The replica cancelled the read twice while applying the platform's changes
+        # (apps.core.db.retry_recovery_conflict): nothing is wrong, reading again will work.
+        body = render_to_string("replica_conflict.html", {"request_id": reference})
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = "2"
+        return response
     if isinstance(exception, OperationalError | InterfaceError):
         body = render_to_string("database_unavailable.html", {"request_id": reference})
         response = HttpResponse(body, status=503)

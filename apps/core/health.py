@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, JsonResponse
 
 from backoffice.databases import CATALOG_ALIAS
@@ -19,10 +19,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 def _probe(alias: str) -> str | None:
     try:
-        with connections[alias].cursor() as cursor:
-            cursor.execute(f"SET statement_timeout = {READY_TIMEOUT_MS}")
+        # SET LOCAL in a transaction: behind a transaction-mode pooler a plain SET would stay on
+        # a server connection the next client gets.
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {READY_TIMEOUT_MS}")
             cursor.execute("SELECT 1")
-            cursor.execute("RESET statement_timeout")
     except DatabaseError as exc:
         connections[alias].close()  # do not hand a broken connection to the next request
         return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

@@ -14,12 +14,11 @@ import heapq
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models import BooleanField, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
@@ -269,48 +268,67 @@ ExportRow = tuple[
 ]
 
 
+EXPORT_CHUNK = 2000  # rows per keyset query of one source
+
+
 def iter_export_rows(
-    *, query: AuditQuery, user: StaffUser, max_rows: int, chunk_size: int = 2000
+    *, query: AuditQuery, user: StaffUser, max_rows: int, chunk_size: int = EXPORT_CHUNK
 ) -> Iterator[ExportRow]:
-    """Every matching event as an EXPORT_FIELDS tuple, newest first, streamed from server-side
-    cursors (one per source) and merged with flat memory."""
+    """Every matching event as an EXPORT_FIELDS tuple, newest first, merged across sources with
+    flat memory (at most one chunk per source held at a time).
+
+    Each source is read in keyset chunks: one short query per chunk, ``(occurred_at, id) <`` the
+    last row read, through the time index, LIMIT ``chunk_size``. Nothing is held between chunks:
+    no transaction, no server-side cursor, no snapshot. So an export of any length works behind
+    a transaction-mode pooler (PgBouncer, RDS Proxy) and is never cancelled by a replica's
+    recovery for holding back its replay (and a chunk it does cancel is retried, apps.core.db).
+    Each chunk reads its own snapshot: a row committed during the export with a time older than
+    a source's position is not in it (audit logs are append-only and arrive nearly in time
+    order; the old one-snapshot-per-schema export could not run behind a pooler).
+    """
     brands = allowed_brands(user)
     found = [(s, _filtered(s, query, brands)) for s in sources_for(user, query.services)]
     sources = [(s, qs) for s, qs in found if qs is not None]
-    with ExitStack() as stack:
-        # Inside a transaction a server-side cursor streams; outside one (autocommit) it must be
-        # WITH HOLD, which makes PostgreSQL materialise the whole result before the first row.
-        for alias in sorted({s.using for s, _ in sources}):
-            stack.enter_context(transaction.atomic(using=alias))
-        streams = []
-        for source, queryset in sources:
-            rows = (
-                queryset.order_by("-occurred_at", "-id")
-                .annotate(
-                    _id=Cast("id", TextField()), _source=Value(source.name), _details=Cast("details", TextField())
-                )
-                .values_list(
-                    "occurred_at", "_id", "_source", "actor_type", "actor_id", "actor_brand_id", "event_type",
-                    "entity_type", "entity_id", "brand_id", "request_id", "_details",
-                )[:max_rows]
-                .iterator(chunk_size=chunk_size)
-            )  # fmt: skip
-            streams.append(rows)
-        merged = islice(heapq.merge(*streams, reverse=True), max_rows)
-        masking = {s.name for s, _ in sources if policy.details_need_masking(user, s.name)}
-        if not masking:
-            yield from merged
+    streams = [
+        _export_stream(source, queryset, max_rows=max_rows, chunk_size=chunk_size)
+        for source, queryset in sources
+    ]
+    merged = islice(heapq.merge(*streams, reverse=True), max_rows)
+    masking = {s.name for s, _ in sources if policy.details_need_masking(user, s.name)}
+    if not masking:
+        yield from merged
+        return
+    masker = _Masker(user)
+    for row in merged:
+        # Only rows whose details could hold something this viewer may not see are parsed.
+        if row[2] in masking and row[-1] is not None:
+            details = json.loads(row[-1], cls=PlatformJSONDecoder)  # any platform JSON, as a page reads it
+            shown, _ = masker.details(row[2], row[1], row[7], row[8], details)
+            row = (*row[:-1], json.dumps(shown, ensure_ascii=False))
+        yield row
+
+
+def _export_stream(
+    source: AuditSource, queryset: models.QuerySet[Any], *, max_rows: int, chunk_size: int
+) -> Iterator[ExportRow]:
+    """One source's rows, newest first, one keyset chunk (one short query) at a time."""
+    rows = (
+        queryset.order_by("-occurred_at", "-id")
+        .annotate(_id=Cast("id", TextField()), _source=Value(source.name), _details=Cast("details", TextField()))
+        .values_list(
+            "occurred_at", "_id", "_source", "actor_type", "actor_id", "actor_brand_id", "event_type",
+            "entity_type", "entity_id", "brand_id", "request_id", "_details",
+        )
+    )  # fmt: skip
+    chunk, remaining = rows, max_rows
+    while remaining > 0:
+        batch: list[ExportRow] = list(chunk[: min(chunk_size, remaining)])
+        yield from batch
+        if len(batch) < chunk_size:
             return
-        masker = _Masker(user)
-        for row in merged:
-            # Only rows whose details could hold something this viewer may not see are parsed.
-            if row[2] in masking and row[-1] is not None:
-                details = json.loads(
-                    row[-1], cls=PlatformJSONDecoder
-                )  # any platform JSON, as a page reads it
-                shown, _ = masker.details(row[2], row[1], row[7], row[8], details)
-                row = (*row[:-1], json.dumps(shown, ensure_ascii=False))
-            yield row
+        remaining -= len(batch)
+        last = batch[-1]
+        chunk = _before(rows, Position(last[0], uuid.UUID(last[1])))
 
 
 @dataclass

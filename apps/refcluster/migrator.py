@@ -31,10 +31,12 @@ AUDIT_LOG_PARTITIONED_TEMPLATE = SQL_DIR / "_audit_log_partitioned.sql"
 AUDIT_LOG_VERSION = "0000_audit_log"
 
 # Read-only sessions for the back-office roles, enforced by the server whatever the client or
-# pooler sends: these survive PgBouncer/RDS Proxy, which may drop startup parameters.
+# pooler sends: these survive PgBouncer/RDS Proxy, which drop startup parameters. The statement
+# timeout is the back-office's own (PLATFORM_STATEMENT_TIMEOUT_MS' default), so a page behind the
+# pooler is cut off exactly where a direct one is.
 READONLY_ROLE_SETTINGS = {
     "default_transaction_read_only": "on",
-    "statement_timeout": "15s",
+    "statement_timeout": "5s",
     "idle_in_transaction_session_timeout": "60s",
 }
 

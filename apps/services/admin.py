@@ -4,6 +4,7 @@ the record of every action."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -15,9 +16,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 
 from apps.access import policy
-from apps.core import formatting
+from apps.core import formatting, replica_lag
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.display import field_display, kind_display, render_json
 from apps.core.types import StaffRequest, StaffUser, staff_request
@@ -98,6 +100,7 @@ class ServiceActionsAdminMixin(_AdminBase):
         form = action.form_class(request.POST or None, initial=initial)
         status, error = 200, None
         if request.method == "POST" and form.is_valid():
+            started = timezone.now()
             try:
                 outcome = services.request_action(
                     user=request.user,
@@ -111,6 +114,7 @@ class ServiceActionsAdminMixin(_AdminBase):
             else:
                 if outcome.status != ActionRequest.Status.FAILED:
                     messages.add_message(request, *_outcome_message(action, outcome))
+                    _note_write(request, outcome, started)
                     return redirect(change_url)
                 status = outcome.http_status
                 error = policy.redact_text(request.user, outcome.request.error or "", obj=obj)
@@ -127,6 +131,12 @@ class ServiceActionsAdminMixin(_AdminBase):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/platform/action.html", context, status=status)
+
+
+def _note_write(request: HttpRequest, outcome: services.ActionOutcome, started: datetime.datetime) -> None:
+    """A service wrote the platform: the next pages note while the read replica has not applied it."""
+    if outcome.status == ActionRequest.Status.SUCCEEDED:
+        replica_lag.note_platform_write(request, at=started)
 
 
 def _outcome_message(action: ServiceAction, outcome: services.ActionOutcome) -> tuple[int, str]:
@@ -254,11 +264,13 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ActionRequest]):
             raise PermissionDenied("Decide with the form's buttons.")
         action_request = get_object_or_404(self.get_queryset(request), pk=pk)
         back = reverse("admin:services_actionrequest_change", args=[pk])
+        started = timezone.now()
         try:
             if request.POST.get("decision") == "approve":
                 outcome = services.approve(
                     approver=request.user, action_request=action_request, request_id=request.request_id
                 )
+                _note_write(request, outcome, started)
                 level = (
                     messages.SUCCESS if outcome.status == ActionRequest.Status.SUCCEEDED else messages.ERROR
                 )
@@ -280,6 +292,7 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ActionRequest]):
         if request.method != "POST":
             raise PermissionDenied("Retry with the form's button.")
         action_request = get_object_or_404(self.get_queryset(request), pk=pk)
+        started = timezone.now()
         try:
             outcome = services.retry(
                 user=request.user, action_request=action_request, request_id=request.request_id
@@ -287,6 +300,7 @@ class ActionRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[ActionRequest]):
         except services.ActionRefused as exc:
             messages.error(request, str(exc))
         else:
+            _note_write(request, outcome, started)
             level = messages.ERROR if outcome.status == ActionRequest.Status.FAILED else messages.SUCCESS
             messages.add_message(
                 request,

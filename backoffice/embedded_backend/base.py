@@ -24,7 +24,8 @@ class DatabaseClient(client.DatabaseClient):
         cls, settings_dict: dict[str, Any], parameters: Iterable[str]
     ) -> tuple[list[str], dict[str, str] | None]:
         if not settings_dict.get("HOST"):
-            settings_dict = {**settings_dict, "HOST": embedded.socket_dir()}
+            server = embedded.server_of(settings_dict)
+            settings_dict = {**settings_dict, "HOST": server.socket_dir, "PORT": server.port or ""}
         return super().settings_to_cmd_args_env(settings_dict, parameters)
 
 
@@ -34,5 +35,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
         if not params.get("host"):
-            params["host"] = embedded.socket_dir()
+            server = embedded.server_of(self.settings_dict)
+            params["host"] = server.socket_dir
+            if server.port:
+                params["port"] = server.port
         return params

@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.core.replica_lag.replica_lag",
             ],
         },
     },
@@ -118,13 +119,23 @@ TEMPLATES = [
 # A URL left unset falls back on the embedded PostgreSQL under var/ (an embedded:// URL, see
 # backoffice.embedded), which the first connection starts; nothing starts here. Production
 # settings refuse that fallback.
+# The embedded cluster in production's shape (SCALING.md): PLATFORM_REPLICA reads the platform
+# from a streaming hot standby of it (backoffice.replica) while services, seeding and migrations
+# write the primary; PGBOUNCER puts PgBouncer in transaction mode in front of whichever the
+# platform aliases read (backoffice.pgbouncer). Both only change the embedded defaults.
+PLATFORM_REPLICA = env.bool("PLATFORM_REPLICA", default=False)
+PGBOUNCER = env.bool("PGBOUNCER", default=False)
+_platform_route = {"server": embedded.REPLICA if PLATFORM_REPLICA else embedded.PRIMARY, "pooled": PGBOUNCER}
 DATABASES = {
     "default": db.parse_url(env.str("DATABASE_URL", default=embedded.OWN_URL)),
     **db.platform_databases(
         env,
-        default_url=embedded.readonly_url(READONLY_ROLE),
+        default_url=embedded.readonly_url(READONLY_ROLE, **_platform_route),
         # The embedded cluster has a least-privilege role per schema; use it by default.
-        default_schema_url={s.name: embedded.readonly_url(s.readonly_role) for s in SCHEMAS},
+        default_schema_url={
+            s.name: embedded.readonly_url(s.readonly_role, **_platform_route) for s in SCHEMAS
+        },
+        pooled=PGBOUNCER and "PLATFORM_DATABASE_URL" not in env,
     ),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)

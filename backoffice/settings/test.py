@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from backoffice import embedded
-from backoffice.databases import parse_url
+from backoffice.databases import behind_pooler, parse_url
 
 from .base import *  # noqa: F403
 from .base import DATABASES, DEMO_APPS, INSTALLED_APPS, REFCLUSTER_ADMIN_URL
@@ -41,6 +41,10 @@ for _config in DATABASES.values():
         _config.update(
             ENGINE=_cluster["ENGINE"], NAME=TEST_CLUSTER_NAME, HOST=_cluster["HOST"], PORT=_cluster["PORT"]
         )
+        # Straight to the primary, whatever PLATFORM_REPLICA/PGBOUNCER say: tests that need the
+        # standby or PgBouncer route there themselves (tests/replica).
+        _config.update({k: v for k, v in _cluster.items() if k.startswith("EMBEDDED_")})
+        behind_pooler(_config, False)
         # A test holds one transaction per alias from its first query to its end (pytest-django),
         # which production never does: a long test (the leak hunt walks every page as one viewer)
         # must not lose an alias it has not used for the read-only roles' 60 idle seconds.

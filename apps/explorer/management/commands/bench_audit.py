@@ -20,7 +20,7 @@ from django.test import Client, override_settings
 from django.urls import include, path, reverse
 
 from apps.commerce.models import AuditLog as CommerceAuditLog
-from apps.core.benchmarking import median_ms
+from apps.core.benchmarking import median_ms, require_migrated
 from apps.explorer import selectors
 from apps.explorer.cursor import Position, encode
 from apps.explorer.query import AuditQuery
@@ -63,6 +63,7 @@ class Command(BaseCommand):
         parser.add_argument("--export-rows", type=int, default=1_000_000)
 
     def handle(self, *args: Any, runs: int, deep_page: int, export_rows: int, **options: Any) -> None:
+        require_migrated()
         with override_settings(ROOT_URLCONF=__name__, ALLOWED_HOSTS=["*"], AUDIT_EXPORT_MAX_ROWS=export_rows):
             self._run(runs=runs, deep_page=deep_page, export_rows=export_rows)
 
