@@ -222,11 +222,12 @@ PHI_REVEAL_MINUTES = env.int("PHI_REVEAL_MINUTES", default=15)
 # is cancelled and named on the page. Keep the timeout under PLATFORM_STATEMENT_TIMEOUT_MS (0: none).
 # A worker's connection lasts one task: without a pool (PLATFORM_POOL_MAX_SIZE) or a pooler each
 # source pays a new connection, measured slower than reading the schemas one after another on
-# warm connections (SCALING.md). So fan-out is on by default only with a pool; set it explicitly
-# behind PgBouncer.
-PLATFORM_FANOUT_WORKERS = env.int(
-    "PLATFORM_FANOUT_WORKERS", default=8 if env.int("PLATFORM_POOL_MAX_SIZE", default=0) > 0 else 1
+# warm connections (SCALING.md). So fan-out is on by default only with a pool or behind a
+# transaction pooler (a connect to PgBouncer starts no server process).
+_reused_connections = env.int("PLATFORM_POOL_MAX_SIZE", default=0) > 0 or any(
+    config.get("TRANSACTION_POOLER") for config in DATABASES.values()
 )
+PLATFORM_FANOUT_WORKERS = env.int("PLATFORM_FANOUT_WORKERS", default=8 if _reused_connections else 1)
 PLATFORM_FANOUT_TIMEOUT_MS = env.int("PLATFORM_FANOUT_TIMEOUT_MS", default=4000)
 AUDIT_EXPORT_MAX_ROWS = env.int("AUDIT_EXPORT_MAX_ROWS", default=1_000_000)
 # The command palette (Ctrl-K): lookups per staff member per minute (0: no limit).

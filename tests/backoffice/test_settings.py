@@ -210,3 +210,24 @@ def test_platform_replica_and_pgbouncer_route_only_the_platform_aliases(tmp_path
     assert routes.pop("started") is False  # the standby and PgBouncer start with the first connection
     assert routes.pop("default") == ["primary", False, False]
     assert routes and all(route == ["replica", True, False] for route in routes.values()), routes
+
+
+FANOUT_WORKERS = """
+import importlib, sys
+print(importlib.import_module("backoffice.settings.local").PLATFORM_FANOUT_WORKERS)
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "workers"),
+    [
+        ({}, "1"),  # a connect per source costs more than it saves: sequential
+        ({"PLATFORM_POOL_MAX_SIZE": "8"}, "8"),
+        ({"PGBOUNCER": "1"}, "8"),  # a connect to the pooler starts no server process
+        ({"PGBOUNCER": "1", "PLATFORM_FANOUT_WORKERS": "3"}, "3"),
+    ],
+)
+def test_fanout_is_on_by_default_only_where_connections_are_reused(tmp_path, variables, workers):
+    result = run("-c", FANOUT_WORKERS, env=clean_env(tmp_path, **variables))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == workers
