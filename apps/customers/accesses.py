@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, partial
 from typing import Any, cast
 
 from django.apps import apps
@@ -38,6 +38,7 @@ from apps.access import permissions, policy
 from apps.auditlog import events
 from apps.auditlog.models import MANY_SUBJECTS, AuditEvent
 from apps.auditlog.subjects import USER_MODEL, UserPath, user_paths
+from apps.core import fanout
 from apps.core.catalog import indexed_leads
 from apps.core.db import isolated
 from apps.core.entities import BACKOFFICE, entity_model_label
@@ -50,6 +51,8 @@ MAX_RECORDS = 20_000
 #: At most this many rows per source and part of the report.
 MAX_ROWS = 10_000
 CHUNK = 1000
+#: Sources read at once for a report: its reads take seconds, so a connection per source is noise.
+WORKERS = 4
 #: Not accesses: building a report, and the trail's own upkeep.
 HIDDEN_PREFIXES = tuple({e.split(".")[0] + "." for e in (events.REPORT_ACCESS_BUILT, events.TRAIL_ANCHORED)})
 
@@ -145,27 +148,55 @@ def _is_platform(model: type[models.Model]) -> bool:
 
 def find_records(*, user_id: str, schemas: Iterable[str], staff: Any) -> PersonRecords:
     """The person's records in each schema: index-backed queries on each schema's alias, each
-    bounded by MAX_RECORDS; a path without an index is skipped and said so."""
+    bounded by MAX_RECORDS; a path without an index is skipped and said so. Schemas are searched
+    concurrently (``apps.core.fanout``), each on its own connection; the result and its notes are
+    in schema order whatever finished first."""
     person = PersonRecords(user_id)
+    _settle_on_caller(staff)
+    tasks = []
     for schema in schemas:
         try:
             app_models = [m for m in apps.get_app_config(schema).get_models() if _is_platform(m)]
         except LookupError:
             continue
-        memo: dict[str, list[str]] = {}
-        for model in app_models:
-            if model._meta.pk.__class__.__name__ == "CompositePrimaryKey" or not user_paths(
-                model._meta.label
-            ):
-                continue
-            try:
-                with isolated(_alias(model)):
-                    ids = _ids_of(model, user_id=user_id, staff=staff, memo=memo, person=person)
-            except DatabaseError as exc:
-                person.notes.append(f"{model._meta.label}: not searched ({type(exc).__name__})")
-                continue
-            if ids:
-                person.ids[model._meta.label] = ids
+        if app_models:
+            tasks.append(
+                fanout.Task(
+                    schema, _alias(app_models[0]), partial(_schema_records, app_models, user_id, staff)
+                )
+            )
+    for outcome in fanout.fan_out(tasks, max_workers=WORKERS, timeout=0):
+        if outcome.error is not None:
+            person.notes.append(f"{outcome.task.key}: not searched ({type(outcome.error).__name__})")
+            continue
+        found = outcome.result()
+        person.ids.update(found.ids)
+        person.notes.extend(found.notes)
+    return person
+
+
+def _settle_on_caller(staff: Any) -> None:
+    """Read, on the caller's thread, what the policy memoises on the staff member (their brands,
+    their permissions), so a fan-out task never reads our own database from another thread."""
+    policy.allowed_brands(staff)
+    staff.get_all_permissions()
+
+
+def _schema_records(app_models: list[type[models.Model]], user_id: str, staff: Any) -> PersonRecords:
+    """One schema's share of ``find_records``: a fan-out task (it reads one schema's alias)."""
+    person = PersonRecords(user_id)
+    memo: dict[str, list[str]] = {}
+    for model in app_models:
+        if model._meta.pk.__class__.__name__ == "CompositePrimaryKey" or not user_paths(model._meta.label):
+            continue
+        try:
+            with isolated(_alias(model)):
+                ids = _ids_of(model, user_id=user_id, staff=staff, memo=memo, person=person)
+        except DatabaseError as exc:
+            person.notes.append(f"{model._meta.label}: not searched ({type(exc).__name__})")
+            continue
+        if ids:
+            person.ids[model._meta.label] = ids
     return person
 
 
@@ -400,29 +431,46 @@ def _platform_accesses(
     staff_requests: set[str],
     notes: list[str],
 ) -> list[Access]:
-    """Staff rows about the person's records, then service rows of those staff requests."""
+    """Staff rows about the person's records, then service rows of those staff requests: each
+    part reads every source concurrently (``apps.core.fanout``) and is assembled in source order."""
     found: list[Access] = []
     seen: set[tuple[str, str]] = set()
-    for source in sources:
-        rows = _scoped(source, staff, since, until).filter(actor_type="staff")
-        try:
-            with isolated(source.using):
-                found.extend(_platform_rows(source, _rows_about(rows, source, person), seen, staff))
-        except DatabaseError as exc:
-            notes.append(f"{source.name}: audit log unavailable ({type(exc).__name__})")
+    _settle_on_caller(staff)
+
+    def read_all(rows_of: Callable[[AuditSource], Iterable[Any]], *, for_staff: bool) -> None:
+        tasks = [fanout.Task(s.name, s.using, partial(_read_rows, s, rows_of)) for s in sources]
+        for source, outcome in zip(
+            sources, fanout.fan_out(tasks, max_workers=WORKERS, timeout=0), strict=True
+        ):
+            if outcome.error is not None:
+                notes.append(f"{source.name}: audit log unavailable ({type(outcome.error).__name__})")
+                continue
+            found.extend(_platform_rows(source, outcome.result(), seen, staff, for_staff=for_staff))
+
+    read_all(
+        lambda source: _rows_about(
+            _scoped(source, staff, since, until).filter(actor_type="staff"), source, person
+        ),
+        for_staff=False,
+    )
     requests = staff_requests | {a.request_id for a in found if a.request_id}
     if requests:
         ids = sorted(requests)
-        for source in sources:
+
+        def service_rows(source: AuditSource) -> Iterable[Any]:
             rows = _scoped(source, staff, since, until).filter(actor_type="service")
-            try:
-                with isolated(source.using):
-                    for chunk in _chunks(ids):
-                        batch = rows.filter(request_id__in=chunk).order_by("occurred_at", "id")[:MAX_ROWS]
-                        found.extend(_platform_rows(source, batch, seen, staff, for_staff=True))
-            except DatabaseError as exc:
-                notes.append(f"{source.name}: audit log unavailable ({type(exc).__name__})")
+            for chunk in _chunks(ids):
+                yield from rows.filter(request_id__in=chunk).order_by("occurred_at", "id")[:MAX_ROWS]
+
+        read_all(service_rows, for_staff=True)
     return found
+
+
+def _read_rows(source: AuditSource, rows_of: Callable[[AuditSource], Iterable[Any]]) -> list[Any]:
+    """A fan-out task: one source's audit rows, read on whichever thread runs it (a failure
+    stays inside this source: ``isolated``)."""
+    with isolated(source.using):
+        return list(rows_of(source))
 
 
 def _scoped(source: AuditSource, staff: Any, since: dt.datetime | None, until: dt.datetime | None) -> Any:

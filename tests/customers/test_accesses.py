@@ -189,3 +189,15 @@ def _customer(user_id):
     from apps.identity.models import User
 
     return User.objects.get(pk=user_id)
+
+
+@pytest.mark.parametrize("role", ["superuser", "compliance"])
+def test_the_report_reads_sources_concurrently_with_the_same_result(make_staff, monkeypatch, role):
+    heavy = _customer(str(generator.user_id(generator.HEAVY_USER_INDEX)))
+    staff = make_staff(role).user
+    monkeypatch.setattr(accesses, "WORKERS", 1)
+    one_by_one = accesses.build(customer_record=heavy, staff=staff)
+    monkeypatch.setattr(accesses, "WORKERS", 4)
+    concurrent = accesses.build(customer_record=heavy, staff=staff)
+    assert concurrent.accesses and concurrent.accesses == one_by_one.accesses
+    assert concurrent.notes == one_by_one.notes
