@@ -3,7 +3,9 @@
 # The platform is read as production reads it: through PgBouncer (transaction mode) from the
 # embedded server's streaming standby (PGBOUNCER=1 PLATFORM_REPLICA=1); LOAD_DIRECT=1 reads the
 # primary directly instead.
-# Usage: make load [USERS=50] [DURATION=60s] [LOAD_DIRECT=1]; run it on the large seed (make seed-large).
+# Usage: make load [USERS=50] [DURATION=60s] [LOAD_DIRECT=1] [LOAD_THINK=3-10]; run it on the large
+# seed (make seed-large). LOAD_THINK is each session's pause between pages in seconds (min-max):
+# 3-10 reads like a person; 0.2-1.0 is a stress test of pages per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS="${USERS:-50}"
@@ -14,7 +16,7 @@ export DJANGO_DEBUG=false LOG_FORMAT=json DJANGO_SETTINGS_MODULE=backoffice.sett
 if [ "${LOAD_DIRECT:-0}" != 1 ]; then
   export PLATFORM_REPLICA=1 PGBOUNCER=1
 fi
-echo "platform reads: PLATFORM_REPLICA=${PLATFORM_REPLICA:-0} PGBOUNCER=${PGBOUNCER:-0}; $USERS staff sessions for $DURATION"
+echo "platform reads: PLATFORM_REPLICA=${PLATFORM_REPLICA:-0} PGBOUNCER=${PGBOUNCER:-0}; $USERS staff sessions for $DURATION, ${LOAD_THINK:-3-10} s between pages"
 export LOAD_PASSWORD="$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(16))')"
 export LOAD_HEAVY_USER="$($BIN/python -c 'from apps.refcluster.generator import user_id, HEAVY_USER_INDEX; print(user_id(HEAVY_USER_INDEX))')"
 $BIN/python manage.py collectstatic --noinput -v0

@@ -17,8 +17,14 @@ HEAVY_USER = os.environ["LOAD_HEAVY_USER"]
 HEAVY_EMAIL = os.environ.get("LOAD_HEAVY_EMAIL", "harper.quinn@example.com")
 
 
+#: Seconds a staff member spends on a page before the next one ("min-max"). The default is a
+#: person reading (a customer page, an audit row); LOAD_THINK=0.2-1.0 turns the run into a stress
+#: test of how many pages a second the machine serves.
+THINK = tuple(float(s) for s in os.environ.get("LOAD_THINK", "3-10").split("-", 1))
+
+
 class Staff(HttpUser):
-    wait_time = between(0.2, 1.0)
+    wait_time = between(THINK[0], THINK[-1])
 
     def on_start(self) -> None:
         page = self.client.get("/admin/login/", name="login form")
