@@ -11,6 +11,12 @@ class ConsoleConfig(AppConfig):
     label = "console"
     verbose_name = "Back-office console"
 
+    def ready(self) -> None:
+        from apps.console.brand_currency import brand_currency
+        from apps.core.formatting import set_brand_currency_resolver
+
+        set_brand_currency_resolver(brand_currency)  # amounts whose row names no currency
+
 
 class BackofficeAdminConfig(admin_apps.AdminConfig):
     """Django's admin with the back-office site, which registers every platform model."""

@@ -3,9 +3,10 @@
 A value is shown by its *kind*, inferred once per field (``kind_of``) or named by the page:
 
 ==========  =====================================================================================
-money       minor units (``*_cents``, ``*_minor``) in the row's currency with its ISO 4217 minor
-            units (babel/CLDR): GBP 12900 -> "£129.00", JPY 1290 -> "¥1,290", KWD 12900 ->
-            "KWD 12.900"; the exact amount and code on hover
+money       minor units (``*_cents``, ``*_minor``) in the row's currency (else a joined row's, else
+            its brand's checkout currency: ``set_brand_currency_resolver``) with its ISO 4217
+            minor units (babel/CLDR): GBP 12900 -> "£129.00", JPY 1290 -> "¥1,290", KWD 12900 ->
+            "KWD 12.900"; the exact amount, the code and where it came from on hover
 count       grouped digits ("12,345"); past a cap "1,000+"
 id          a long id (a UUID) shortened to its first characters with the whole on hover and a copy
             button (``core/format.js`` adds it next to the id or its link)
@@ -262,6 +263,27 @@ def currency_of(row: Any, field: models.Field[Any, Any] | None = None) -> str | 
     return None
 
 
+# --- a brand's currency, for amounts whose row names none -----------------------------------
+_brand_currency_resolver: Callable[[str], str | None] | None = None
+
+
+def set_brand_currency_resolver(resolver: Callable[[str], str | None]) -> None:
+    """Register how a brand's currency is found (the console reads the platform's brand settings
+    at start-up; the floor imports no schema app). The resolver must be cheap (cached: it is
+    asked once per amount shown) and answer None when it does not know."""
+    global _brand_currency_resolver
+    _brand_currency_resolver = resolver
+
+
+def brand_currency_of(row: Any) -> str | None:
+    """The currency of the brand ``row`` belongs to (every platform row names its brand), or None."""
+    brand = getattr(row, "brand_id", None) if row is not None else None
+    if not isinstance(brand, str) or not brand or _brand_currency_resolver is None:
+        return None
+    code = _brand_currency_resolver(brand)
+    return code.strip().upper() if isinstance(code, str) and code.strip() else None
+
+
 @cache
 def currency_relations(model: type[models.Model]) -> tuple[Any, ...]:
     """Foreign keys of ``model`` to a model with a currency column (a refund's charge, a
@@ -309,7 +331,12 @@ def _money(value: Any, context: Context) -> SafeString:
     except (TypeError, ValueError):
         return format_html("{}", value)
     code = currency_of(context.row, context.field)
-    hint = f"{amount} minor units of {code}" if code else f"{amount} minor units, currency not on this row"
+    if code:
+        hint = f"{amount} minor units of {code}"
+    elif code := brand_currency_of(context.row):
+        hint = f"{amount} minor units of {code}, the brand's checkout currency (the row names none)"
+    else:
+        hint = f"{amount} minor units, currency not on this row"
     return format_html('<span class="money" title="{}">{}</span>', hint, money_text(amount, code))
 
 

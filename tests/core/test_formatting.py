@@ -301,3 +301,19 @@ def test_our_own_lists_read_the_same_way(make_staff):
         r'<time datetime="[^"]+\+00:00" title="[^"]+ UTC">[^<]+<span class="tz"> JST</span>', html
     )
     assert 'class="bo-id" title="' in html  # request ids shortened, whole on hover
+
+
+@pytest.mark.parametrize("brand", [b.id for b in generator.BRANDS if b.user_share])
+def test_money_of_a_row_naming_no_currency_reads_in_its_brands_checkout_currency(make_staff, brand):
+    """A cash wallet has no currency column nor a related row with one: its brand's checkout
+    currency (platform.settings) is used, and the hover says where it came from."""
+    from apps.cash.models import Wallet
+    from apps.platform.models import Setting
+
+    code = Setting.objects.get(brand_id=brand, key="checkout.currency").value
+    wallet = Wallet.objects.filter(brand_id=brand).exclude(balance_cents=0).first()
+    assert wallet is not None
+    shown = formatting.money_text(wallet.balance_cents, code)
+    detail = page(make_staff("superuser"), reverse("admin:cash_wallet_change", args=[quote(str(wallet.pk))]))
+    assert shown in detail
+    assert f"minor units of {code}, the brand&#x27;s checkout currency" in detail
