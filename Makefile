@@ -77,6 +77,7 @@ bench: install install-pgbouncer
 	$(BIN)/python manage.py bench_alerts
 	$(BIN)/python manage.py bench_stream
 	$(BIN)/python manage.py bench_fanout
+	$(BIN)/python manage.py bench_palette
 
 # Through PgBouncer (transaction mode) to the streaming standby, as production reads the platform.
 load: install install-pgbouncer

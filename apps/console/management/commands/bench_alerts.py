@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.access.services import assign_role
 from apps.core.benchmarking import require_migrated
 from apps.explorer.query import AuditQuery
 from apps.watch.alerts import evaluate_rule
@@ -26,14 +27,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--since", default="2000-01-01", help="how far back the temporary rules start")
-        parser.add_argument("--user", default="compliance", help="the rules' owner (its visibility applies)")
+        parser.add_argument(
+            "--user", default=None,
+            help="the rules' owner (its visibility applies); default: a 'bench-alerts' compliance officer",
+        )  # fmt: skip
         parser.add_argument("--any-event-type", default="order.*", help="the 'any event' rule's event type")
 
-    def handle(self, *args: Any, since: str, user: str, any_event_type: str, **options: Any) -> None:
+    def handle(self, *args: Any, since: str, user: str | None, any_event_type: str, **options: Any) -> None:
         require_migrated()
-        owner = get_user_model().objects.filter(username=user).first()
-        if owner is None:
-            raise CommandError(f"No staff member {user!r} (make demo creates 'compliance').")
+        if user is None:  # works on a fresh clone: no demo accounts needed
+            owner, _ = get_user_model().objects.get_or_create(username="bench-alerts")
+            assign_role(user=owner, role="compliance", brands=(), platform_wide=True)
+        else:
+            found = get_user_model().objects.filter(username=user).first()
+            if found is None:
+                raise CommandError(f"No staff member {user!r}.")
+            owner = found
         start = dt.datetime.fromisoformat(since).replace(tzinfo=dt.UTC)
         cases: tuple[tuple[str, AuditQuery, dict[str, Any]], ...] = (
             ("threshold, every event, by actor", AuditQuery(), {"kind": "threshold", "threshold": 10**9}),
