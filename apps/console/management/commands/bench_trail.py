@@ -43,6 +43,12 @@ class Command(BaseCommand):
         def build() -> None:
             built.append(accesses.build(customer_record=heavy, staff=staff))
 
+        workers = accesses.WORKERS
+        try:  # the same report with its sources read one after another, for comparison
+            accesses.WORKERS = 1
+            sequential_ms = median_ms(build, runs)
+        finally:
+            accesses.WORKERS = workers
         ms = median_ms(build, runs)
         report = built[-1]
         person = accesses.find_records(
@@ -53,7 +59,9 @@ class Command(BaseCommand):
             p: sum(a.part == p for a in report.accesses) for p in ("back-office", "platform", "disclosure")
         }
         self.stdout.write(
-            f"Access report of the heaviest customer ({heavy.pk}): median {ms:,.0f} ms over {runs} runs"
+            f"Access report of the heaviest customer ({heavy.pk}), median of {runs} runs: {ms:,.0f} ms "
+            f"reading {workers} sources at once, {sequential_ms:,.0f} ms one after another "
+            f"({sequential_ms / ms:.1f}x)"
         )
         self.stdout.write(
             f"  {records:,} records of theirs in {len(person.ids)} tables; {len(report.accesses):,} accesses "
