@@ -11,7 +11,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 timeout = 30
 graceful_timeout = 20
-keepalive = 5
+# Idle keep-alive connections outlive the load balancer's (ALB: 60 s), so the balancer never
+# reuses a connection gunicorn has just closed (a reset for the staff member). gthread keeps idle
+# connections in its selector, not in a thread. Measured: at 5 s, sessions pausing 3-10 s
+# between pages hit the race (a "connection reset by peer" in make load).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"

@@ -3,13 +3,16 @@
 # The platform is read as production reads it: through PgBouncer (transaction mode) from the
 # embedded server's streaming standby (PGBOUNCER=1 PLATFORM_REPLICA=1); LOAD_DIRECT=1 reads the
 # primary directly instead.
-# Usage: make load [USERS=50] [DURATION=60s] [LOAD_DIRECT=1] [LOAD_THINK=3-10]; run it on the large
+# Usage: make load [USERS=50] [DURATION=120s] [SPAWN_RATE=1] [LOAD_DIRECT=1] [LOAD_THINK=3-10]; run it on the large
 # seed (make seed-large). LOAD_THINK is each session's pause between pages in seconds (min-max):
 # 3-10 reads like a person; 0.2-1.0 is a stress test of pages per second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS="${USERS:-50}"
-DURATION="${DURATION:-60s}"
+DURATION="${DURATION:-120s}"
+# Staff log in over time, not all in the same second (a login is ~0.5 s of CPU for the password
+# hash): SPAWN_RATE sessions start per second; the figures count from the last one on.
+SPAWN_RATE="${SPAWN_RATE:-1}"
 PORT="${LOAD_PORT:-8011}"
 BIN=.venv/bin
 export DJANGO_DEBUG=false LOG_FORMAT=json DJANGO_SETTINGS_MODULE=backoffice.settings.local
@@ -56,4 +59,4 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
 $BIN/locust -f benchmarks/locustfile.py --headless --host "http://127.0.0.1:$PORT" \
-  --users "$USERS" --spawn-rate 5 --run-time "$DURATION" --reset-stats --only-summary --stop-timeout 5
+  --users "$USERS" --spawn-rate "$SPAWN_RATE" --run-time "$DURATION" --reset-stats --only-summary --stop-timeout 5
